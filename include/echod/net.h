@@ -1,0 +1,47 @@
+#ifndef ECHOD_NET_H
+#define ECHOD_NET_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* "[ffff:...:ffff]:65535" plus NUL. */
+#define NET_ADDRSTRLEN	(46 + 8)
+
+/* A socket the daemon serves: a TCP listener or a UDP socket. */
+struct listener {
+	int			 fd;
+	int			 type;		/* SOCK_STREAM, SOCK_DGRAM */
+	struct sockaddr_storage	 addr;		/* as bound */
+	char			 name[NET_ADDRSTRLEN + 4]; /* "tcp [::]:7" */
+};
+
+/*
+ * Pure socket helpers: no logging, no global state.  Every function returns
+ * 0 (or a descriptor) on success and -1 with errno set on failure.
+ */
+
+/* Parse an IPv4 or IPv6 literal and port into ss; EINVAL if not a literal. */
+int	net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
+	    socklen_t *len);
+/* Format sa as "1.2.3.4:7" or "[::1]:7" into buf; returns buf. */
+char	*net_format_addr(const struct sockaddr *sa, char *buf, size_t size);
+/* The port of sa in host order, or -1 for an unknown family. */
+int	net_addr_port(const struct sockaddr *sa);
+/* Non-blocking TCP listener (IPV6_V6ONLY on v6); the descriptor or -1. */
+int	net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
+	    bool reuseaddr);
+/* Non-blocking UDP socket receiving the destination address (PKTINFO). */
+int	net_udp_bind(const struct sockaddr *sa, socklen_t len);
+/* The local address fd is bound to. */
+int	net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
+/* Send all of buf, retrying EINTR and partial sends; never raises SIGPIPE. */
+int	net_send_all(int fd, const void *buf, size_t len);
+/* Receive and send timeouts in seconds (0 = none) on a connected socket. */
+int	net_set_timeouts(int fd, int seconds);
+/* Disable Nagle: an echo must leave as soon as it is read. */
+int	net_set_nodelay(int fd);
+
+#endif /* ECHOD_NET_H */

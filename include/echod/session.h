@@ -1,0 +1,56 @@
+#ifndef ECHOD_SESSION_H
+#define ECHOD_SESSION_H
+
+#include <sys/socket.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct echod_stats;
+struct session;
+
+/*
+ * The registry of TCP sessions: each connected client has one detached
+ * thread that echoes until EOF, then frees its session and unregisters.
+ */
+struct sessions {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 drained;	/* count reached 0 */
+	pthread_attr_t		 attr;		/* detached, small stack */
+	struct session		*head;
+	unsigned		 count;
+	unsigned		 peak;
+	unsigned long long	 total;
+	bool			 stopping;
+	atomic_int		 idle_timeout;	/* seconds, 0 = never */
+	struct echod_stats	*stats;
+};
+
+/* Prepare an empty registry counting into stats; 0, or -1 with errno. */
+int	sessions_init(struct sessions *s, struct echod_stats *stats);
+/* Release the registry; only once sessions_shutdown() has drained it. */
+void	sessions_destroy(struct sessions *s);
+/*
+ * Register fd (a connected TCP socket from peer) and start its thread.  On
+ * success the session owns fd.  On failure the caller still owns fd and errno
+ * says why: EBUSY when max_clients are connected, ESHUTDOWN when stopping,
+ * EAGAIN or ENOMEM when no thread or memory could be had.
+ */
+int	session_start(struct sessions *s, int fd, const struct sockaddr *peer,
+	    socklen_t peerlen, unsigned max_clients);
+/* Clients connected now. */
+unsigned sessions_count(struct sessions *s);
+/* Connected now, the most at once, and the total since start. */
+void	sessions_counts(struct sessions *s, unsigned *now, unsigned *peak,
+	    unsigned long long *total);
+/* Apply a new idle timeout to new and connected clients. */
+void	sessions_set_idle_timeout(struct sessions *s, int seconds);
+/*
+ * Refuse new sessions, shut every client socket down (their threads see EOF
+ * and exit) and wait up to timeout_ms for them; 0, or -1 with ETIMEDOUT.
+ */
+int	sessions_shutdown(struct sessions *s, int timeout_ms);
+
+#endif /* ECHOD_SESSION_H */

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging: one whole line per message, built on the stack and written with a
+ * single locked write(2), so lines from many threads never interleave.  When
+ * stderr is the journal (JOURNAL_STREAM), lines carry sd-daemon "<N>" priority
+ * prefixes instead of the program name, so journalctl -p works.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "echod/log.h"
+
+#define LOG_LINE_MAX	1024
+
+static pthread_mutex_t	log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int		log_fd = STDERR_FILENO;
+static atomic_int	log_threshold = LOG_LEVEL_INFO;
+static int		log_journal;	/* stderr is the journal: use <N> */
+
+static const char *const level_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARNING] = "warning",
+	[LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+/* systemd.exec(5): JOURNAL_STREAM is "dev:ino" of the journal's stream. */
+static int
+is_journal_stream(int fd)
+{
+	const char	*env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat	 st;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(fd, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_init(FILE *fp, int level)
+{
+	pthread_mutex_lock(&log_lock);
+	log_fd = fp != NULL ? fileno(fp) : STDERR_FILENO;
+	log_journal = is_journal_stream(log_fd);
+	pthread_mutex_unlock(&log_lock);
+	log_set_level(level);
+}
+
+void
+log_set_level(int level)
+{
+	if (level < LOG_LEVEL_ERROR)
+		level = LOG_LEVEL_ERROR;
+	if (level > LOG_LEVEL_DEBUG)
+		level = LOG_LEVEL_DEBUG;
+	atomic_store_explicit(&log_threshold, level, memory_order_relaxed);
+}
+
+int
+log_get_level(void)
+{
+	return atomic_load_explicit(&log_threshold, memory_order_relaxed);
+}
+
+int
+log_enabled(int level)
+{
+	return level <= log_get_level();
+}
+
+int
+log_level_parse(const char *name)
+{
+	int	 i;
+
+	for (i = LOG_LEVEL_ERROR; i <= LOG_LEVEL_DEBUG; i++)
+		if (strcasecmp(name, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+log_level_name(int level)
+{
+	if (level < LOG_LEVEL_ERROR || level > LOG_LEVEL_DEBUG)
+		return "unknown";
+	return level_names[level];
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return;	/* nowhere left to report it */
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Format and write one line; errnum >= 0 appends its strerror. */
+static void __attribute__((format(printf, 3, 0)))
+vlog(int level, int errnum, const char *fmt, va_list ap)
+{
+	char	 line[LOG_LINE_MAX], ebuf[128];
+	size_t	 len;
+	int	 saved_errno = errno, n;
+
+	if (!log_enabled(level))
+		return;
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%d>", level);
+	else
+		n = snprintf(line, sizeof(line), "echod: ");
+	len = n > 0 ? (size_t)n : 0;
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	if (n > 0)
+		len += (size_t)n;
+	if (errnum >= 0 && len < sizeof(line)) {
+		/* GNU strerror_r returns the message, maybe not in ebuf. */
+		const char *msg = strerror_r(errnum, ebuf, sizeof(ebuf));
+		n = snprintf(line + len, sizeof(line) - len, ": %s", msg);
+		if (n > 0)
+			len += (size_t)n;
+	}
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;	/* truncated: keep room for '\n' */
+	line[len++] = '\n';
+
+	pthread_mutex_lock(&log_lock);
+	write_all(log_fd, line, len);
+	pthread_mutex_unlock(&log_lock);
+	errno = saved_errno;
+}
+
+bool
+log_ratelimit_pass(struct log_ratelimit *rl, int interval,
+    unsigned long *suppressed)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < rl->next) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->next = now.tv_sec + interval;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}
+
+#define LOG_FUNC(name, level, with_errno)				\
+void									\
+name(const char *fmt, ...)						\
+{									\
+	va_list	 ap;							\
+	int	 errnum = (with_errno) ? errno : -1;			\
+									\
+	va_start(ap, fmt);						\
+	vlog(level, errnum, fmt, ap);					\
+	va_end(ap);							\
+}
+
+LOG_FUNC(log_err, LOG_LEVEL_ERROR, 1)
+LOG_FUNC(log_errx, LOG_LEVEL_ERROR, 0)
+LOG_FUNC(log_warn, LOG_LEVEL_WARNING, 1)
+LOG_FUNC(log_warnx, LOG_LEVEL_WARNING, 0)
+LOG_FUNC(log_notice, LOG_LEVEL_NOTICE, 0)
+LOG_FUNC(log_info, LOG_LEVEL_INFO, 0)
+LOG_FUNC(log_debug, LOG_LEVEL_DEBUG, 0)

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Socket helpers shared by the TCP and UDP sides: address parsing and
+ * formatting, opening listeners, the full-write loop.  Pure: nothing here
+ * logs, so callers that know the context report failures (as redis anet.c).
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "echod/net.h"
+
+int
+net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (port < 0 || port > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+char *
+net_format_addr(const struct sockaddr *sa, char *buf, size_t size)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	char	 host[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		break;
+	default:
+		snprintf(buf, size, "(family %d)", sa->sa_family);
+		break;
+	}
+	return buf;
+}
+
+int
+net_addr_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return -1;
+}
+
+static int
+set_int_opt(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* A close() that keeps the errno of the failure being reported. */
+static int
+close_fail(int fd)
+{
+	int	 saved = errno;
+
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* A CLOEXEC, non-blocking socket for sa; v6 sockets carry v6 only. */
+static int
+open_socket(const struct sockaddr *sa, int type)
+{
+	int	 fd;
+
+	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* So that "0.0.0.0" and "::" can both be bound on one port. */
+	if (sa->sa_family == AF_INET6 &&
+	    set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) == -1)
+		return close_fail(fd);
+	return fd;
+}
+
+int
+net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
+    bool reuseaddr)
+{
+	int	 fd;
+
+	if ((fd = open_socket(sa, SOCK_STREAM)) == -1)
+		return -1;
+	if (reuseaddr && set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1)
+		return close_fail(fd);
+	if (bind(fd, sa, len) == -1 || listen(fd, backlog) == -1)
+		return close_fail(fd);
+	return fd;
+}
+
+int
+net_udp_bind(const struct sockaddr *sa, socklen_t len)
+{
+	int	 fd, rc;
+
+	if ((fd = open_socket(sa, SOCK_DGRAM)) == -1)
+		return -1;
+	/* Learn each datagram's destination so replies leave from it. */
+	if (sa->sa_family == AF_INET6)
+		rc = set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	else
+		rc = set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1);
+	if (rc == -1 || bind(fd, sa, len) == -1)
+		return close_fail(fd);
+	return fd;
+}
+
+int
+net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
+{
+	*len = sizeof(*ss);
+	return getsockname(fd, (struct sockaddr *)ss, len);
+}
+
+int
+net_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+net_set_timeouts(int fd, int seconds)
+{
+	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+int
+net_set_nodelay(int fd)
+{
+	return set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}
