@@ -22,6 +22,7 @@
 #include "echod/net.h"
 
 #define CONFIG_BUF_NAME	"(string)"
+#define CONFIG_MAX_BYTES	(1024 * 1024)
 
 struct int_range {
 	const char	*key;
@@ -106,11 +107,9 @@ config_error(cfg_t *cfg, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (cfg->line > 0)
-		log_errx("%s:%d: %s", cfg->filename != NULL ? cfg->filename :
-		    CONFIG_BUF_NAME, cfg->line, msg);
+		log_errx("%s:%d: %s", cfg->filename, cfg->line, msg);
 	else
-		log_errx("%s: %s", cfg->filename != NULL ? cfg->filename :
-		    CONFIG_BUF_NAME, msg);
+		log_errx("%s: %s", cfg->filename, msg);
 }
 
 static cfg_t *
@@ -204,41 +203,134 @@ config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 	return 0;
 }
 
-/* Parse path (or, when NULL, text) into c; c is untouched on failure. */
+/*
+ * Blank out comments ("#" and "//" to the end of the line, "/" "*" to "*" "/"),
+ * keeping newlines and quoted strings.  libconfuse 3.3 miscounts lines
+ * around comments, so without this every message after a comment would
+ * name the wrong line.
+ */
 static int
-config_parse(struct echod_config *c, const char *path, const char *text)
+strip_comments(char *p, size_t len, const char *name)
 {
-	struct echod_config tmp;
-	const char *name = path != NULL ? path : CONFIG_BUF_NAME;
-	struct stat st;
-	cfg_t	*cfg;
-	int	 rc = -1, ret;
+	char	*end = p + len, quote = 0;
+	int	 line = 1, start;
 
-	if (path != NULL) {
-		/* libconfuse says nothing useful about these; we do. */
-		if (stat(path, &st) == -1) {
-			log_err("%s", path);
-			return -1;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			log_errx("%s: is a directory", path);
-			return -1;
+	for (; p < end; p++) {
+		if (*p == '\n')
+			line++;
+		if (quote != 0) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			else if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (*p == '#' || (*p == '/' && p + 1 < end &&
+		    p[1] == '/')) {
+			for (; p < end && *p != '\n'; p++)
+				*p = ' ';
+		} else if (*p == '/' && p + 1 < end && p[1] == '*') {
+			start = line;
+			*p++ = ' ';
+			*p = ' ';
+			for (p++; p < end && !(*p == '*' && p + 1 < end &&
+			    p[1] == '/'); p++) {
+				if (*p == '\n')
+					line++;
+				else
+					*p = ' ';
+			}
+			if (p == end) {
+				log_errx("%s:%d: unterminated /* comment", name,
+				    start);
+				return -1;
+			}
+			*p++ = ' ';
+			*p = ' ';
 		}
 	}
+	return 0;
+}
+
+/* Read all of path (at most CONFIG_MAX_BYTES) into a new NUL-ended buffer. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char	*buf = NULL;
+	FILE	*fp;
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_err("%s", path);
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == -1) {
+		log_err("%s", path);
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		log_errx("%s: is a directory", path);
+		goto out;
+	}
+	if ((buf = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
+		log_err("%s", path);
+		goto out;
+	}
+	n = fread(buf, 1, CONFIG_MAX_BYTES + 1, fp);
+	if (ferror(fp)) {
+		log_err("%s", path);
+		goto fail;
+	}
+	if (n > CONFIG_MAX_BYTES) {
+		log_errx("%s: larger than %d bytes; not a config file?", path,
+		    CONFIG_MAX_BYTES);
+		goto fail;
+	}
+	buf[n] = '\0';
+	*len = n;
+	goto out;
+fail:
+	free(buf);
+	buf = NULL;
+out:
+	fclose(fp);
+	return buf;
+}
+
+/* Parse text (len bytes, named name in messages) into c, or leave c be. */
+static int
+config_parse(struct echod_config *c, const char *name, char *text,
+    size_t len)
+{
+	struct echod_config tmp;
+	cfg_t	*cfg;
+	FILE	*fp;
+	int	 rc = -1, ret;
+
+	if (strip_comments(text, len, name) == -1)
+		return -1;
 	if ((cfg = config_schema()) == NULL) {
 		log_err("%s: cannot initialise the parser", name);
 		return -1;
 	}
-	errno = 0;
-	ret = path != NULL ? cfg_parse(cfg, path) : cfg_parse_buf(cfg, text);
-	if (ret == CFG_FILE_ERROR) {
-		if (errno == 0)
-			errno = EIO;
+	/* Our own name, so messages say the path the user gave. */
+	free(cfg->filename);
+	if ((cfg->filename = strdup(name)) == NULL) {
 		log_err("%s", name);
 		goto out;
 	}
-	if (ret != CFG_SUCCESS)
-		goto out;	/* config_error() has said where and why */
+	/* fmemopen() refuses a size of 0; an empty file means defaults. */
+	if (len > 0) {
+		if ((fp = fmemopen(text, len, "r")) == NULL) {
+			log_err("%s", name);
+			goto out;
+		}
+		ret = cfg_parse_fp(cfg, fp);
+		fclose(fp);
+		if (ret != CFG_SUCCESS)
+			goto out; /* config_error() has said where and why */
+	}
 	if (config_copy(&tmp, cfg, name) == -1 || config_check(&tmp, name) == -1)
 		goto out;
 	*c = tmp;
@@ -251,19 +343,36 @@ out:
 int
 config_defaults(struct echod_config *c)
 {
-	return config_parse(c, NULL, "");
+	return config_load_buf(c, "");
 }
 
 int
 config_load(struct echod_config *c, const char *path)
 {
-	return config_parse(c, path, NULL);
+	size_t	 len;
+	char	*text;
+	int	 rc;
+
+	if ((text = read_file(path, &len)) == NULL)
+		return -1;
+	rc = config_parse(c, path, text, len);
+	free(text);
+	return rc;
 }
 
 int
 config_load_buf(struct echod_config *c, const char *text)
 {
-	return config_parse(c, NULL, text);
+	char	*copy;
+	int	 rc;
+
+	if ((copy = strdup(text)) == NULL) {
+		log_err("%s", CONFIG_BUF_NAME);
+		return -1;
+	}
+	rc = config_parse(c, CONFIG_BUF_NAME, copy, strlen(copy));
+	free(copy);
+	return rc;
 }
 
 int

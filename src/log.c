@@ -125,7 +125,7 @@ static void __attribute__((format(printf, 3, 0)))
 vlog(int level, int errnum, const char *fmt, va_list ap)
 {
 	char	 line[LOG_LINE_MAX], ebuf[128];
-	size_t	 len;
+	size_t	 len, i;
 	int	 saved_errno = errno, n;
 
 	if (!log_enabled(level))
@@ -147,6 +147,10 @@ vlog(int level, int errnum, const char *fmt, va_list ap)
 	}
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;	/* truncated: keep room for '\n' */
+	/* Config text and peers are hostile: no control bytes reach a tty. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 
 	pthread_mutex_lock(&log_lock);

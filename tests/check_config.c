@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for config.c: the defaults are the contract, every key's
+ * boundaries, unknown keys, syntax errors, and that every message carries
+ * file:line.  Messages are captured by pointing the log at a temp file.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "echod/config.h"
+#include "echod/log.h"
+
+static FILE	*log_fp;
+
+static void
+capture_log(void)
+{
+	log_fp = tmpfile();
+	ck_assert_ptr_nonnull(log_fp);
+	log_init(log_fp, LOG_LEVEL_INFO);
+}
+
+static void
+release_log(void)
+{
+	fclose(log_fp);
+}
+
+/* Everything logged so far, as one string (static storage). */
+static const char *
+logged(void)
+{
+	static char buf[8192];
+	size_t	 n;
+
+	rewind(log_fp);
+	n = fread(buf, 1, sizeof(buf) - 1, log_fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Parse text; expect failure and a message containing want. */
+static void
+assert_rejected(const char *text, const char *want)
+{
+	struct echod_config c;
+
+	memset(&c, 0x5a, sizeof(c));
+	ck_assert_msg(config_load_buf(&c, text) == -1,
+	    "accepted: %s", text);
+	ck_assert_msg(strstr(logged(), want) != NULL,
+	    "for '%s' expected '%s' in log, got '%s'", text, want, logged());
+	/* A failed load leaves the caller's config untouched. */
+	ck_assert_int_eq(c.port, 0x5a5a5a5a);
+}
+
+static void
+assert_accepted(const char *text, struct echod_config *c)
+{
+	ck_assert_msg(config_load_buf(c, text) == 0, "rejected '%s': %s",
+	    text, logged());
+}
+
+START_TEST(test_defaults_contract)
+{
+	struct echod_config c;
+
+	ck_assert_int_eq(config_defaults(&c), 0);
+	ck_assert_int_eq(c.port, 7);
+	ck_assert_int_eq(c.backlog, 4096);
+	ck_assert(c.reuseaddr);
+	ck_assert(c.tcp);
+	ck_assert(c.udp);
+	ck_assert_int_eq(c.max_clients, 1024);
+	ck_assert_int_eq(c.idle_timeout, 0);
+	ck_assert_int_eq(c.log_level, LOG_LEVEL_INFO);
+	ck_assert(c.udp_loop_guard);
+	ck_assert_uint_eq(c.nlisten, 2);
+	ck_assert_str_eq(c.listen[0], "0.0.0.0");
+	ck_assert_str_eq(c.listen[1], "::");
+}
+END_TEST
+
+START_TEST(test_all_keys_set)
+{
+	struct echod_config c;
+
+	assert_accepted("port = 7777\nbacklog = 16\nreuseaddr = false\n"
+	    "listen = {\"127.0.0.1\", \"::1\", \"fe80::1\"}\ntcp = true\n"
+	    "udp = false\nmax_clients = 3\nidle_timeout = 30\n"
+	    "log_level = \"debug\"\nudp_loop_guard = no\n", &c);
+	ck_assert_int_eq(c.port, 7777);
+	ck_assert_int_eq(c.backlog, 16);
+	ck_assert(!c.reuseaddr);
+	ck_assert(!c.udp);
+	ck_assert_int_eq(c.max_clients, 3);
+	ck_assert_int_eq(c.idle_timeout, 30);
+	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
+	ck_assert(!c.udp_loop_guard);
+	ck_assert_uint_eq(c.nlisten, 3);
+	ck_assert_str_eq(c.listen[2], "fe80::1");
+}
+END_TEST
+
+/* Each key at both ends of its range and one step beyond. */
+static const struct boundary {
+	const char	*key;
+	long		 min;
+	long		 max;
+} boundaries[] = {
+	{ "port",		1,	65535 },
+	{ "backlog",		1,	2147483647L },
+	{ "max_clients",	1,	ECHOD_MAX_CLIENTS_LIMIT },
+	{ "idle_timeout",	0,	2147483647L },
+};
+
+START_TEST(test_int_boundaries)
+{
+	const struct boundary *b = &boundaries[_i];
+	struct echod_config c;
+	char	 text[128], want[128];
+
+	snprintf(text, sizeof(text), "%s = %ld\n", b->key, b->min);
+	assert_accepted(text, &c);
+	snprintf(text, sizeof(text), "%s = %ld\n", b->key, b->max);
+	assert_accepted(text, &c);
+
+	snprintf(text, sizeof(text), "\n%s = %ld\n", b->key, b->min - 1);
+	snprintf(want, sizeof(want), ":2: %s %ld out of range %ld..%ld",
+	    b->key, b->min - 1, b->min, b->max);
+	assert_rejected(text, want);
+	snprintf(text, sizeof(text), "%s = %ld\n", b->key, b->max + 1);
+	snprintf(want, sizeof(want), ":1: %s %ld out of range", b->key,
+	    b->max + 1);
+	assert_rejected(text, want);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	assert_rejected("port = 7\nprot = 8\n", ":2: no such option 'prot'");
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	assert_rejected("port = 7\nlisten = {\"::1\"\n", "(string):3: premature end of file");
+	assert_rejected("port = = 7\n", ":1:");
+}
+END_TEST
+
+/* libconfuse 3.3 miscounts lines after comments; config.c blanks them. */
+START_TEST(test_comments_keep_lines)
+{
+	struct echod_config c;
+
+	assert_rejected("# one\n# two\n\nport = 0\n", ":4: port 0");
+	assert_rejected("port = 7 // x\n/* a\n b */\nport = 0\n",
+	    ":4: port 0");
+	assert_rejected("listen = {\"::1\" # x\n}\nbacklog = 0\n",
+	    ":3: backlog 0");
+	assert_rejected("port = 7 /* open\n\n", ":1: unterminated /* comment");
+	/* A "#" inside a string is not a comment. */
+	assert_rejected("listen = {\"1.2.3.4#\"}\n", "'1.2.3.4#' is not");
+	assert_accepted("port = 8 # comment with \"quote\n", &c);
+	ck_assert_int_eq(c.port, 8);
+}
+END_TEST
+
+START_TEST(test_control_bytes_not_logged)
+{
+	assert_rejected("\033[2Jfoo = 1\n", "no such option '?[2Jfoo'");
+}
+END_TEST
+
+START_TEST(test_bad_types)
+{
+	assert_rejected("port = \"seven\"\n", "invalid integer value");
+	assert_rejected("port = 1.5\n", "invalid integer value");
+	assert_rejected("tcp = perhaps\n", "invalid boolean value");
+	assert_rejected("port = 99999999999999999999999\n", ":1:");
+}
+END_TEST
+
+START_TEST(test_listen_not_literal)
+{
+	assert_rejected("listen = {\"127.0.0.1\", \"localhost\"}\n",
+	    ":1: listen: 'localhost' is not an IPv4 or IPv6 address literal");
+	assert_rejected("listen = {\"1.2.3.4:7\"}\n", "not an IPv4 or IPv6");
+	assert_rejected("listen = {\"\"}\n", "not an IPv4 or IPv6");
+	assert_rejected("listen = {\"::1%lo\"}\n", "not an IPv4 or IPv6");
+}
+END_TEST
+
+START_TEST(test_listen_limits)
+{
+	char	 text[2048];
+	size_t	 len;
+	int	 i;
+
+	assert_rejected("listen = {}\n", "listen: the list is empty");
+	assert_rejected("listen = {\"::1\", \"0::1\"}\n",
+	    "listen: address '0::1' is given twice");
+	len = (size_t)snprintf(text, sizeof(text), "listen = {");
+	for (i = 0; i <= ECHOD_MAX_LISTEN; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "%s\"127.0.0.%d\"", i > 0 ? ", " : "", i + 1);
+	snprintf(text + len, sizeof(text) - len, "}\n");
+	assert_rejected(text, "addresses, at most 16 allowed");
+}
+END_TEST
+
+START_TEST(test_log_level)
+{
+	struct echod_config c;
+
+	assert_accepted("log_level = \"warning\"\n", &c);
+	ck_assert_int_eq(c.log_level, LOG_LEVEL_WARNING);
+	assert_rejected("log_level = \"loud\"\n",
+	    ":1: log_level: 'loud' is not one of");
+}
+END_TEST
+
+START_TEST(test_nothing_to_serve)
+{
+	struct echod_config c;
+
+	assert_rejected("tcp = false\nudp = false\n",
+	    "tcp and udp are both false");
+	assert_accepted("tcp = false\n", &c);
+	ck_assert(!c.tcp && c.udp);
+}
+END_TEST
+
+START_TEST(test_file_line_and_name)
+{
+	char	 path[] = "/tmp/check_config_XXXXXX";
+	struct echod_config c;
+	char	 want[128];
+	FILE	*fp;
+	int	 fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	fp = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("# comment\nport = 7\n\nmax_clients = 0\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(config_load(&c, path), -1);
+	snprintf(want, sizeof(want), "%s:4: max_clients 0 out of range",
+	    path);
+	ck_assert_msg(strstr(logged(), want) != NULL, "got '%s'", logged());
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct echod_config c;
+
+	ck_assert_int_eq(config_load(&c, "/nonexistent/echod.conf"), -1);
+	ck_assert_msg(strstr(logged(), "/nonexistent/echod.conf: No such "
+	    "file or directory") != NULL, "got '%s'", logged());
+	ck_assert_int_eq(config_load(&c, "/tmp"), -1);
+	ck_assert_msg(strstr(logged(), "/tmp: is a directory") != NULL,
+	    "got '%s'", logged());
+	/* Not a config file at all: refused before it fills memory. */
+	ck_assert_int_eq(config_load(&c, "/dev/zero"), -1);
+	ck_assert_msg(strstr(logged(), "/dev/zero: larger than") != NULL,
+	    "got '%s'", logged());
+	/* An empty file is valid: the defaults. */
+	ck_assert_int_eq(config_load(&c, "/dev/null"), 0);
+	ck_assert_int_eq(c.port, 7);
+}
+END_TEST
+
+START_TEST(test_shipped_file_is_defaults)
+{
+	struct echod_config shipped, builtin;
+	const char *src = getenv("ECHOD_SOURCE_DIR");
+	char	 path[4096];
+
+	ck_assert_ptr_nonnull(src);
+	snprintf(path, sizeof(path), "%s/conf/echod.conf", src);
+	ck_assert_int_eq(config_load(&shipped, path), 0);
+	ck_assert_int_eq(config_defaults(&builtin), 0);
+	ck_assert_int_eq(shipped.port, builtin.port);
+	ck_assert_int_eq(shipped.backlog, builtin.backlog);
+	ck_assert(shipped.reuseaddr == builtin.reuseaddr);
+	ck_assert(shipped.tcp == builtin.tcp);
+	ck_assert(shipped.udp == builtin.udp);
+	ck_assert_int_eq(shipped.max_clients, builtin.max_clients);
+	ck_assert_int_eq(shipped.idle_timeout, builtin.idle_timeout);
+	ck_assert_int_eq(shipped.log_level, builtin.log_level);
+	ck_assert(shipped.udp_loop_guard == builtin.udp_loop_guard);
+	ck_assert_uint_eq(shipped.nlisten, builtin.nlisten);
+	for (size_t i = 0; i < shipped.nlisten; i++)
+		ck_assert_str_eq(shipped.listen[i], builtin.listen[i]);
+}
+END_TEST
+
+START_TEST(test_parse_port)
+{
+	int	 port = -1;
+
+	ck_assert_int_eq(config_parse_port("1", &port), 0);
+	ck_assert_int_eq(port, 1);
+	ck_assert_int_eq(config_parse_port("65535", &port), 0);
+	ck_assert_int_eq(port, 65535);
+	ck_assert_int_eq(config_parse_port("0", &port), -1);
+	ck_assert_int_eq(config_parse_port("65536", &port), -1);
+	ck_assert_int_eq(config_parse_port("-7", &port), -1);
+	ck_assert_int_eq(config_parse_port("+7", &port), -1);
+	ck_assert_int_eq(config_parse_port(" 7", &port), -1);
+	ck_assert_int_eq(config_parse_port("7x", &port), -1);
+	ck_assert_int_eq(config_parse_port("", &port), -1);
+	ck_assert_int_eq(config_parse_port("99999999999999999999", &port), -1);
+	ck_assert_int_eq(port, 65535);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc;
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, capture_log, release_log);
+	tcase_add_test(tc, test_defaults_contract);
+	tcase_add_test(tc, test_all_keys_set);
+	tcase_add_loop_test(tc, test_int_boundaries, 0,
+	    sizeof(boundaries) / sizeof(boundaries[0]));
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_syntax_error);
+	tcase_add_test(tc, test_comments_keep_lines);
+	tcase_add_test(tc, test_control_bytes_not_logged);
+	tcase_add_test(tc, test_bad_types);
+	tcase_add_test(tc, test_listen_not_literal);
+	tcase_add_test(tc, test_listen_limits);
+	tcase_add_test(tc, test_log_level);
+	tcase_add_test(tc, test_nothing_to_serve);
+	tcase_add_test(tc, test_file_line_and_name);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_shipped_file_is_defaults);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("port");
+	tcase_add_test(tc, test_parse_port);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

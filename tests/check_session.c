@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for session.c: the client registry (count, peak, total),
+ * admission against max_clients, refusal while stopping, echo through a
+ * session thread, and shutdown waking blocked threads.  Clients are
+ * socketpairs, so no network is involved.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "echod/session.h"
+#include "echod/stats.h"
+
+static struct sessions	reg;
+static struct echod_stats stats;
+static const struct sockaddr_in peer = { .sin_family = AF_INET };
+
+static void
+setup(void)
+{
+	memset(&stats, 0, sizeof(stats));
+	ck_assert_int_eq(sessions_init(&reg, &stats), 0);
+}
+
+static void
+teardown(void)
+{
+	ck_assert_int_eq(sessions_shutdown(&reg, 2000), 0);
+	sessions_destroy(&reg);
+}
+
+/* Start a session on one end of a socketpair; returns the client end. */
+static int
+start_client(unsigned max_clients, int *err)
+{
+	int	 sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	if (session_start(&reg, sv[1], (const struct sockaddr *)&peer,
+	    sizeof(peer), max_clients) == -1) {
+		*err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	*err = 0;
+	return sv[0];
+}
+
+/* Wait up to 5 s for the registry to hold want clients. */
+static void
+await_count(unsigned want)
+{
+	struct timespec ts = { 0, 2000000 };
+	int	 i;
+
+	for (i = 0; i < 2500 && sessions_count(&reg) != want; i++)
+		nanosleep(&ts, NULL);
+	ck_assert_uint_eq(sessions_count(&reg), want);
+}
+
+/* Read exactly len bytes with a 5 s bound; 0 on EOF first. */
+static size_t
+read_full(int fd, char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len) {
+		ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+		n = read(fd, buf + got, len - got);
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+START_TEST(test_echo_and_counts)
+{
+	unsigned now, peak;
+	unsigned long long total;
+	char	 buf[64];
+	int	 c, err;
+
+	c = start_client(4, &err);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(write(c, "hello", 5), 5);
+	ck_assert_uint_eq(read_full(c, buf, 5), 5);
+	ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+	sessions_counts(&reg, &now, &peak, &total);
+	ck_assert_uint_eq(now, 1);
+	ck_assert_uint_eq(peak, 1);
+	ck_assert_uint_eq(total, 1);
+	/* EOF from the client ends the session, which unregisters. */
+	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
+	ck_assert_uint_eq(read_full(c, buf, sizeof(buf)), 0);
+	await_count(0);
+	ck_assert_uint_eq(stats_get(&stats.tcp_bytes_in), 5);
+	ck_assert_uint_eq(stats_get(&stats.tcp_bytes_out), 5);
+	close(c);
+}
+END_TEST
+
+START_TEST(test_max_clients)
+{
+	int	 c[3], err, extra;
+
+	c[0] = start_client(2, &err);
+	c[1] = start_client(2, &err);
+	ck_assert_int_ge(c[0], 0);
+	ck_assert_int_ge(c[1], 0);
+	extra = start_client(2, &err);
+	ck_assert_int_eq(extra, -1);
+	ck_assert_int_eq(err, EBUSY);
+	ck_assert_uint_eq(sessions_count(&reg), 2);
+	/* One leaves: room for one more. */
+	close(c[0]);
+	await_count(1);
+	c[2] = start_client(2, &err);
+	ck_assert_int_ge(c[2], 0);
+	close(c[1]);
+	close(c[2]);
+	await_count(0);
+}
+END_TEST
+
+START_TEST(test_shutdown_wakes_and_refuses)
+{
+	unsigned now, peak;
+	unsigned long long total;
+	char	 buf[8];
+	int	 c[8], err;
+	size_t	 i;
+
+	for (i = 0; i < 8; i++) {
+		c[i] = start_client(100, &err);
+		ck_assert_int_ge(c[i], 0);
+	}
+	/* Threads sit in recv(); shutdown must wake them all. */
+	ck_assert_int_eq(sessions_shutdown(&reg, 2000), 0);
+	ck_assert_uint_eq(sessions_count(&reg), 0);
+	sessions_counts(&reg, &now, &peak, &total);
+	ck_assert_uint_eq(peak, 8);
+	ck_assert_uint_eq(total, 8);
+	for (i = 0; i < 8; i++) {
+		ck_assert_uint_eq(read_full(c[i], buf, sizeof(buf)), 0);
+		close(c[i]);
+	}
+	ck_assert_int_eq(start_client(100, &err), -1);
+	ck_assert_int_eq(err, ESHUTDOWN);
+}
+END_TEST
+
+START_TEST(test_idle_timeout)
+{
+	struct timespec t0, t1;
+	char	 buf[8];
+	int	 c, err;
+
+	sessions_set_idle_timeout(&reg, 1);
+	c = start_client(4, &err);
+	ck_assert_int_ge(c, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Silent client: the session gives up and the client sees EOF. */
+	ck_assert_uint_eq(read_full(c, buf, sizeof(buf)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_ge(t1.tv_sec - t0.tv_sec, 0);
+	ck_assert_int_le(t1.tv_sec - t0.tv_sec, 3);
+	await_count(0);
+	close(c);
+}
+END_TEST
+
+static Suite *
+session_suite(void)
+{
+	Suite	*s = suite_create("session");
+	TCase	*tc;
+
+	tc = tcase_create("registry");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_echo_and_counts);
+	tcase_add_test(tc, test_max_clients);
+	tcase_add_test(tc, test_shutdown_wakes_and_refuses);
+	tcase_add_test(tc, test_idle_timeout);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(session_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
