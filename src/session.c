@@ -29,6 +29,7 @@
  * stacks, the glibc minimum; 64 KiB leaves 4x margin for libc and signal
  * frames.  Sanitizers inflate frames several times over.
  */
+#define SESSION_BUFSIZE		(16 * 1024)
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SESSION_STACKSIZE	(1024 * 1024)
