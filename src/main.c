@@ -72,6 +72,7 @@ main(int argc, char *argv[])
 	/* Static: detached client threads may outlive main() at exit. */
 	static struct server srv;
 	struct echod_config cfg;
+	struct server_options opts;
 	const char *path = NULL;
 	sigset_t waitmask;
 	bool	 check = false, verbose = false;
@@ -132,7 +133,12 @@ main(int argc, char *argv[])
 		log_err("cannot set up signal handling");
 		exit(EX_OSERR);
 	}
-	if (server_open(&srv, &cfg, path) == -1)
+	opts = (struct server_options){
+		.config_path = path,
+		.port = port,
+		.verbose = verbose,
+	};
+	if (server_open(&srv, &cfg, &opts) == -1)
 		exit(EX_OSERR);
 	if (server_run(&srv, &waitmask) == -1) {
 		server_close(&srv);

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,20 +130,54 @@ net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
 }
 
 int
+net_udp_pktinfo(int fd, int family)
+{
+	/* Learn each datagram's destination so replies leave from it. */
+	if (family == AF_INET6)
+		return set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	return set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1);
+}
+
+int
 net_udp_bind(const struct sockaddr *sa, socklen_t len)
 {
-	int	 fd, rc;
+	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_DGRAM)) == -1)
 		return -1;
-	/* Learn each datagram's destination so replies leave from it. */
-	if (sa->sa_family == AF_INET6)
-		rc = set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-	else
-		rc = set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1);
-	if (rc == -1 || bind(fd, sa, len) == -1)
+	if (net_udp_pktinfo(fd, sa->sa_family) == -1 || bind(fd, sa, len) == -1)
 		return close_fail(fd);
 	return fd;
+}
+
+int
+net_set_nonblock(int fd)
+{
+	int	 flags = fcntl(fd, F_GETFL);
+
+	if (flags == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int
+net_same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
+	return 0;
 }
 
 int

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's lifecycle: open every configured socket, run the accept loop
- * (ppoll over the TCP listeners; signals are let in only there), back off
- * when accept(2) runs out of descriptors, and shut down in order: listeners,
- * the UDP thread, then every client.
+ * The daemon's lifecycle: open the sockets, run the accept loop (ppoll over
+ * the TCP listeners; signals are let in only there), back off when accept(2)
+ * runs out of descriptors, reload on SIGHUP, keep systemd's STATUS= current,
+ * and shut down in order: listeners, the UDP thread, then every client.
  */
 
 #include <sys/resource.h>
@@ -11,59 +11,20 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "echod/log.h"
-#include "echod/net.h"
+#include "echod/notify.h"
 #include "echod/server.h"
 #include "echod/signals.h"
 
 #define ACCEPT_BACKOFF_MS	100	/* after EMFILE and friends */
 #define SHUTDOWN_WAIT_MS	1500	/* the contract allows 2 s in all */
+#define STATUS_INTERVAL_MS	1000	/* STATUS= refresh under systemd */
 #define FD_RESERVE		32	/* stdio, log, eventfd, slack */
-
-static int
-listener_open(struct listener *l, int type, const char *host,
-    const struct echod_config *cfg)
-{
-	const char *proto = type == SOCK_STREAM ? "tcp" : "udp";
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char	 addr[NET_ADDRSTRLEN];
-	int	 fd;
-
-	if (net_parse_addr(host, cfg->port, &ss, &len) == -1) {
-		log_err("%s %s port %d", proto, host, cfg->port);
-		return -1;
-	}
-	net_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-	if (type == SOCK_STREAM)
-		fd = net_tcp_listen((struct sockaddr *)&ss, len, cfg->backlog,
-		    cfg->reuseaddr);
-	else
-		fd = net_udp_bind((struct sockaddr *)&ss, len);
-	if (fd == -1) {
-		log_err("cannot bind %s %s", proto, addr);
-		return -1;
-	}
-	l->fd = fd;
-	l->type = type;
-	if (net_local_addr(fd, &l->addr, &len) == -1)
-		memcpy(&l->addr, &ss, sizeof(ss));
-	snprintf(l->name, sizeof(l->name), "%s %s", proto,
-	    net_format_addr((struct sockaddr *)&l->addr, addr, sizeof(addr)));
-	log_info("listening on %s", l->name);
-	return 0;
-}
-
-static void
-listeners_close(struct listener *l, size_t *n)
-{
-	while (*n > 0)
-		close(l[--*n].fd);
-}
 
 /* Each client costs a descriptor: raise the soft limit as far as allowed. */
 static void
@@ -83,7 +44,7 @@ raise_fd_limit(const struct echod_config *cfg)
 			log_warn("cannot raise the open file limit to %llu",
 			    (unsigned long long)rl.rlim_max);
 		else
-			getrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warnx("max_clients %d needs about %llu open files but the "
@@ -92,15 +53,38 @@ raise_fd_limit(const struct echod_config *cfg)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/* Sockets from systemd, or from the config; 0 or -1 (logged). */
+static int
+open_sockets(struct server *srv)
+{
+	int	 n = notify_listen_fds();
+
+	if (n < 0) {
+		log_err("socket activation: LISTEN_FDS");
+		return -1;
+	}
+	if (n == 0)
+		return listeners_apply(&srv->sockets, &srv->cfg);
+	srv->activated = true;
+	log_info("socket activation: serving the %d sockets systemd passed; "
+	    "port, listen, backlog, reuseaddr, tcp and udp are ignored", n);
+	return listeners_adopt(&srv->sockets, n);
+}
+
+static int
+udp_start(struct server *srv)
+{
+	return udp_service_start(&srv->udp_service, srv->sockets.udp,
+	    srv->sockets.nudp, &srv->stats, srv->cfg.udp_loop_guard);
+}
+
 int
 server_open(struct server *srv, const struct echod_config *cfg,
-    const char *config_path)
+    const struct server_options *opts)
 {
-	size_t	 i;
-
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
-	srv->config_path = config_path;
+	srv->opts = *opts;
 	raise_fd_limit(cfg);
 	if (sessions_init(&srv->sessions, &srv->stats) == -1) {
 		log_err("cannot set up the client registry");
@@ -109,28 +93,13 @@ server_open(struct server *srv, const struct echod_config *cfg,
 	sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
 	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->stats,
 	    (unsigned)cfg->max_clients);
-
-	for (i = 0; i < cfg->nlisten; i++) {
-		if (cfg->tcp) {
-			if (listener_open(&srv->tcp[srv->ntcp], SOCK_STREAM,
-			    cfg->listen[i], cfg) == -1)
-				goto fail;
-			srv->ntcp++;
-		}
-		if (cfg->udp) {
-			if (listener_open(&srv->udp[srv->nudp], SOCK_DGRAM,
-			    cfg->listen[i], cfg) == -1)
-				goto fail;
-			srv->nudp++;
-		}
-	}
-	if (udp_service_start(&srv->udp_service, srv->udp, srv->nudp,
-	    &srv->stats, cfg->udp_loop_guard) == -1)
+	if (open_sockets(srv) == -1)
+		goto fail;
+	if (udp_start(srv) == -1)
 		goto fail;
 	return 0;
 fail:
-	listeners_close(srv->tcp, &srv->ntcp);
-	listeners_close(srv->udp, &srv->nudp);
+	listeners_close(&srv->sockets);
 	sessions_destroy(&srv->sessions);
 	return -1;
 }
@@ -156,6 +125,84 @@ server_log_stats(struct server *srv)
 	    stats_get(&st->udp_send_errors));
 }
 
+/* STATUS= for systemctl status; sent only when it changed. */
+static void
+update_status(struct server *srv, char *last, size_t size)
+{
+	char	 now[128];
+	unsigned long long total;
+	unsigned count, peak;
+
+	sessions_counts(&srv->sessions, &count, &peak, &total);
+	snprintf(now, sizeof(now), "%u TCP clients (peak %u, %llu total), "
+	    "%llu datagrams echoed", count, peak, total,
+	    stats_get(&srv->stats.udp_datagrams_out));
+	if (strcmp(now, last) == 0)
+		return;
+	snprintf(last, size, "%s", now);
+	notify_status("%s", now);
+}
+
+/* Change the sockets to those of next; the UDP thread pauses meanwhile. */
+static int
+rebind(struct server *srv, const struct echod_config *next)
+{
+	int	 rc;
+
+	udp_service_stop(&srv->udp_service);
+	rc = listeners_apply(&srv->sockets, next);
+	/* On failure the old sockets are intact: serve them again. */
+	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
+	    srv->sockets.nudp, &srv->stats, next->udp_loop_guard) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+server_reload(struct server *srv)
+{
+	struct echod_config next;
+	const char *path = srv->opts.config_path;
+	int	 rc = -1;
+
+	if (path == NULL) {
+		log_notice("reload: started without a config file; nothing "
+		    "to reload");
+		return 0;
+	}
+	notify_reloading();
+	log_info("reload: reading %s", path);
+	if (config_load(&next, path) == -1) {
+		log_errx("reload: %s is invalid; the running configuration "
+		    "stays", path);
+		goto out;
+	}
+	if (srv->opts.port > 0)
+		next.port = srv->opts.port;
+	if (listeners_differ(&srv->cfg, &next)) {
+		if (srv->activated) {
+			log_notice("reload: port, listen, backlog, reuseaddr, "
+			    "tcp and udp do not apply under socket activation: "
+			    "systemd owns the sockets");
+		} else if (rebind(srv, &next) == -1) {
+			log_errx("reload: the running configuration stays");
+			goto out;
+		}
+	}
+	srv->acceptor.max_clients = (unsigned)next.max_clients;
+	sessions_set_idle_timeout(&srv->sessions, next.idle_timeout);
+	atomic_store(&srv->udp_service.loop_guard, next.udp_loop_guard);
+	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : next.log_level);
+	srv->cfg = next;
+	log_notice("reload: %s applied (max_clients %d, idle_timeout %d, "
+	    "log_level %s)", path, next.max_clients, next.idle_timeout,
+	    log_level_name(next.log_level));
+	rc = 0;
+out:
+	notify_ready();
+	return rc;
+}
+
 static long long
 now_ms(void)
 {
@@ -167,54 +214,70 @@ now_ms(void)
 
 /* Accept on every ready listener; returns true if accept(2) ran dry. */
 static bool
-accept_ready(struct server *srv, struct pollfd *pfd)
+accept_ready(struct server *srv, const struct pollfd *pfd, size_t n)
 {
 	bool	 exhausted = false;
 	size_t	 i;
 
-	for (i = 0; i < srv->ntcp; i++)
-		if (pfd[i].revents != 0 &&
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents != 0 && pfd[i].fd >= 0 &&
 		    tcp_accept_batch(&srv->acceptor, pfd[i].fd) == -1)
 			exhausted = true;
 	return exhausted;
 }
 
-/* The accept loop; returns the SIGNALS_STOP reason, or -1 on failure. */
+/* How long ppoll may sleep, in ms; -1 for ever. */
+static long long
+poll_timeout(long long resume, bool status)
+{
+	long long left = resume - now_ms();
+
+	if (left > 0 && (!status || left < STATUS_INTERVAL_MS))
+		return left;
+	return status ? STATUS_INTERVAL_MS : -1;
+}
+
+/* The accept loop; returns 0 on SIGTERM/SIGINT, or -1 on failure. */
 static int
 accept_loop(struct server *srv, const sigset_t *waitmask)
 {
 	struct pollfd pfd[ECHOD_MAX_LISTEN];
-	struct timespec ts, *tsp;
-	long long resume = 0, left;
-	size_t	 i;
+	struct timespec ts;
+	char	 status[128] = "";
+	bool	 with_status = notify_enabled(), paused;
+	long long resume = 0, timeout;
+	size_t	 i, n;
 	int	 sig;
 
 	for (;;) {
 		sig = signals_take();
 		if (sig & SIGNALS_STATS)
 			server_log_stats(srv);
+		if (sig & SIGNALS_RELOAD)
+			(void)server_reload(srv);
 		if (sig & SIGNALS_STOP)
 			return 0;
+		if (with_status)
+			update_status(srv, status, sizeof(status));
+
 		/* Backing off: leave the listeners out of the poll set. */
-		left = resume - now_ms();
-		tsp = NULL;
-		if (left > 0) {
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (left % 1000) * 1000000L;
-			tsp = &ts;
-		}
-		for (i = 0; i < srv->ntcp; i++)
+		paused = resume > now_ms();
+		n = srv->sockets.ntcp;
+		for (i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){
-				.fd = left > 0 ? -1 : srv->tcp[i].fd,
+				.fd = paused ? -1 : srv->sockets.tcp[i].fd,
 				.events = POLLIN,
 			};
-		if (ppoll(pfd, srv->ntcp, tsp, waitmask) == -1) {
+		timeout = poll_timeout(resume, with_status);
+		ts.tv_sec = timeout / 1000;
+		ts.tv_nsec = (timeout % 1000) * 1000000L;
+		if (ppoll(pfd, n, timeout >= 0 ? &ts : NULL, waitmask) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_err("ppoll");
 			return -1;
 		}
-		if (left <= 0 && accept_ready(srv, pfd))
+		if (!paused && accept_ready(srv, pfd, n))
 			resume = now_ms() + ACCEPT_BACKOFF_MS;
 	}
 }
@@ -222,19 +285,19 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 int
 server_run(struct server *srv, const sigset_t *waitmask)
 {
-	unsigned left;
 	int	 rc;
 
+	notify_ready();
 	rc = accept_loop(srv, waitmask);
+	notify_stopping();
 	log_info("stopping");
 	/* No new clients from here on; pending ones are refused. */
-	listeners_close(srv->tcp, &srv->ntcp);
+	while (srv->sockets.ntcp > 0)
+		close(srv->sockets.tcp[--srv->sockets.ntcp].fd);
 	udp_service_stop(&srv->udp_service);
-	if (sessions_shutdown(&srv->sessions, SHUTDOWN_WAIT_MS) == -1) {
-		left = sessions_count(&srv->sessions);
-		log_warnx("%u clients still closing after %d ms; exiting anyway",
-		    left, SHUTDOWN_WAIT_MS);
-	}
+	if (sessions_shutdown(&srv->sessions, SHUTDOWN_WAIT_MS) == -1)
+		log_warnx("%u clients still closing after %d ms; exiting "
+		    "anyway", sessions_count(&srv->sessions), SHUTDOWN_WAIT_MS);
 	return rc;
 }
 
@@ -242,8 +305,7 @@ void
 server_close(struct server *srv)
 {
 	udp_service_stop(&srv->udp_service);
-	listeners_close(srv->tcp, &srv->ntcp);
-	listeners_close(srv->udp, &srv->nudp);
+	listeners_close(&srv->sockets);
 	/* Threads still running (shutdown timed out) use the registry. */
 	if (sessions_count(&srv->sessions) == 0)
 		sessions_destroy(&srv->sessions);

@@ -38,8 +38,8 @@ refuse_full(struct tcp_acceptor *a)
 	a->refused++;
 	if (!a->full) {
 		a->full = true;
-		log_warnx("tcp: %u clients connected (max_clients): closing "
-		    "new connections until one leaves", a->max_clients);
+		log_warnx("tcp: max_clients (%u) reached: closing new "
+		    "connections until a client leaves", a->max_clients);
 	}
 }
 

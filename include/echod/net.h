@@ -35,6 +35,13 @@ int	net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
 	    bool reuseaddr);
 /* Non-blocking UDP socket receiving the destination address (PKTINFO). */
 int	net_udp_bind(const struct sockaddr *sa, socklen_t len);
+/* Ask for each datagram's destination (IP_PKTINFO, IPV6_RECVPKTINFO). */
+int	net_udp_pktinfo(int fd, int family);
+/* Set O_NONBLOCK (sockets from systemd arrive blocking). */
+int	net_set_nonblock(int fd);
+/* 1 if a and b are the same family, address and port; else 0. */
+int	net_same_addr(const struct sockaddr_storage *a,
+	    const struct sockaddr_storage *b);
 /* The local address fd is bound to. */
 int	net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
 /* Send all of buf, retrying EINTR and partial sends; never raises SIGPIPE. */
