@@ -22,7 +22,7 @@
 #include "echod/net.h"
 
 #define CONFIG_BUF_NAME	"(string)"
-#define CONFIG_MAX_BYTES	(1024 * 1024)
+#define CONFIG_MAX_BYTES	1048576	/* 1 MiB: no config is larger */
 
 struct int_range {
 	const char	*key;

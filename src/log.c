@@ -43,8 +43,17 @@ is_journal_stream(int fd)
 	const char	*env = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat	 st;
+	char		*end;
 
-	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+	if (env == NULL)
+		return 0;
+	errno = 0;
+	dev = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != ':')
+		return 0;
+	env = end + 1;
+	ino = strtoull(env, &end, 10);
+	if (errno != 0 || end == env || *end != '\0')
 		return 0;
 	if (fstat(fd, &st) == -1)
 		return 0;
@@ -122,14 +131,12 @@ write_all(int fd, const char *buf, size_t len)
 
 /* Format and write one line; errnum >= 0 appends its strerror. */
 static void __attribute__((format(printf, 3, 0)))
-vlog(int level, int errnum, const char *fmt, va_list ap)
+vlog_write(int level, int errnum, const char *fmt, va_list ap)
 {
 	char	 line[LOG_LINE_MAX], ebuf[128];
 	size_t	 len, i;
 	int	 saved_errno = errno, n;
 
-	if (!log_enabled(level))
-		return;
 	if (log_journal)
 		n = snprintf(line, sizeof(line), "<%d>", level);
 	else
@@ -174,6 +181,23 @@ log_ratelimit_pass(struct log_ratelimit *rl, int interval,
 	*suppressed = rl->suppressed;
 	rl->suppressed = 0;
 	return true;
+}
+
+static void __attribute__((format(printf, 3, 0)))
+vlog(int level, int errnum, const char *fmt, va_list ap)
+{
+	if (log_enabled(level))
+		vlog_write(level, errnum, fmt, ap);
+}
+
+void
+log_force(int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog_write(level, -1, fmt, ap);
+	va_end(ap);
 }
 
 #define LOG_FUNC(name, level, with_errno)				\

@@ -112,7 +112,7 @@ server_log_stats(struct server *srv)
 	unsigned now, peak;
 
 	sessions_counts(&srv->sessions, &now, &peak, &total);
-	log_notice("stats: tcp clients %u now, %u peak, %llu total; "
+	log_force(LOG_LEVEL_NOTICE, "stats: tcp clients %u now, %u peak, %llu total; "
 	    "tcp bytes %llu in, %llu out; udp datagrams %llu in, %llu out; "
 	    "udp bytes %llu in, %llu out; refused: %llu max_clients, "
 	    "%llu no thread, %llu accept errors; udp dropped: %llu loop guard, "

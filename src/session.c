@@ -29,12 +29,12 @@
  * stacks, the glibc minimum; 64 KiB leaves 4x margin for libc and signal
  * frames.  Sanitizers inflate frames several times over.
  */
-#define SESSION_BUFSIZE		(16 * 1024)
+#define SESSION_BUFSIZE		((size_t)16 * 1024)
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SESSION_STACKSIZE	(1024 * 1024)
+#define SESSION_STACKSIZE	((size_t)1024 * 1024)
 #else
-#define SESSION_STACKSIZE	(64 * 1024)
+#define SESSION_STACKSIZE	((size_t)64 * 1024)
 #endif
 #endif
 

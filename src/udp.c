@@ -24,7 +24,7 @@
 #include "echod/udp.h"
 
 /* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
-#define UDP_BUFSIZE		(64 * 1024)
+#define UDP_BUFSIZE		((size_t)64 * 1024)
 #define UDP_BATCH		64	/* datagrams per socket per wake-up */
 #define UDP_GUARD_PORT		1024	/* inetd's dg_badinput(): echo loops */
 #define RATELIMIT_SECONDS	5

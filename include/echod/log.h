@@ -49,6 +49,9 @@ void	log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* At priority level whatever the threshold: output asked for (SIGUSR1). */
+void	log_force(int level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Only written at debug level. */
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
