@@ -55,7 +55,7 @@ enum { ST_OK = 0, ST_MISMATCH = 1, ST_USAGE = 2, ST_NETERR = 3, ST_WATCHDOG = 4 
 #define MAX_CONNS 5000
 #define MAX_SECS 3600.0
 #define MAX_TCP_SIZE (1024u * 1024u)
-#define MAX_BULK_CHUNK (1024u * 1024u)
+#define MAX_BULK_CHUNK ((size_t)1024 * 1024)
 #define MAX_UDP_SIZE 65507u
 #define UDP_HDR 12u /* 8-byte sequence + 4-byte socket id */
 #define PAT_LEN 1048573u /* prime, > every message/chunk size */
@@ -180,7 +180,7 @@ static void report_mismatch(int id, const char *ctx, const unsigned char *got,
     fail(ST_MISMATCH,
          "worker %d: %s: echoed data mismatch at byte %llu: got 0x%02x, "
          "expected 0x%02x",
-         id, ctx, (unsigned long long)(base + i), i < n ? got[i] : 0u,
+         id, ctx, (unsigned long long)base + i, i < n ? got[i] : 0u,
          i < n ? want[i] : 0u);
 }
 
@@ -189,14 +189,14 @@ static void report_mismatch(int id, const char *ctx, const unsigned char *got,
 #define H_SUBBITS 6
 #define H_SUB (1u << H_SUBBITS)
 #define H_MAXBIT 36 /* values clamp at 2^36 ns (~68 s) */
-#define H_BUCKETS ((H_MAXBIT - H_SUBBITS + 1) * H_SUB)
+#define H_BUCKETS ((size_t)(H_MAXBIT - H_SUBBITS + 1) * H_SUB)
 
 static unsigned hist_index(uint64_t v)
 {
     if (v >= (1ull << H_MAXBIT)) {
         v = (1ull << H_MAXBIT) - 1;
     }
-    if (v < 2 * H_SUB) {
+    if (v < (uint64_t)2 * H_SUB) {
         return (unsigned)v;
     }
     unsigned msb = 63u - (unsigned)__builtin_clzll(v);
@@ -235,15 +235,17 @@ static double hist_percentile_us(const uint64_t *h, uint64_t total, double p)
             return hist_value(i) / 1000.0;
         }
     }
-    return hist_value(H_BUCKETS - 1) / 1000.0;
+    return hist_value((unsigned)(H_BUCKETS - 1)) / 1000.0;
 }
 
 /* ---------- socket I/O ---------- */
 
 static int set_timeouts(int fd)
 {
-    struct timeval tv = {.tv_sec = cfg.io_timeout_ms / 1000,
-                         .tv_usec = (cfg.io_timeout_ms % 1000) * 1000};
+    struct timeval tv = {
+        .tv_sec = cfg.io_timeout_ms / 1000,
+        .tv_usec = (suseconds_t)(cfg.io_timeout_ms % 1000) * 1000,
+    };
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
         return -1;
     }
@@ -407,6 +409,7 @@ static void *pingpong_worker(void *arg)
     unsigned char *buf = malloc(cfg.size);
     if (buf == NULL) {
         fail(ST_NETERR, "worker %d: out of memory", w->id);
+        w->fd = -1; /* the loop below runs only with a buffer */
     } else {
         w->fd = tcp_connect(true);
         if (w->fd < 0) {
@@ -548,7 +551,7 @@ static void *bulk_reader(void *arg)
             fail(ST_MISMATCH,
                  "worker %d: bulk: server echoed more bytes than were sent "
                  "(%llu > %llu)",
-                 w->id, (unsigned long long)(rx + (uint64_t)r),
+                 w->id, (unsigned long long)rx + (uint64_t)r,
                  (unsigned long long)atomic_load(&w->bulk_sent));
             break;
         }
@@ -644,6 +647,7 @@ static void *udp_worker(void *arg)
     unsigned char *want = malloc(cfg.size);
     if (out == NULL || in == NULL || want == NULL) {
         fail(ST_NETERR, "worker %d: out of memory", w->id);
+        w->fd = -1; /* the loop below runs only with all three buffers */
     } else {
         w->fd = socket(g_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (w->fd < 0) {
@@ -936,7 +940,7 @@ static void parse_args(int argc, char **argv)
         exit(ST_USAGE);
     }
     if (cfg.mode == M_BULK && cfg.size > MAX_BULK_CHUNK) {
-        fprintf(stderr, "echobench: bulk chunk must be <= %u\n",
+        fprintf(stderr, "echobench: bulk chunk must be <= %zu\n",
                 MAX_BULK_CHUNK);
         exit(ST_USAGE);
     }
@@ -1044,6 +1048,76 @@ static void setup_signals(void)
     }
 }
 
+/* Prints the summary line; returns the exit status. */
+static int report(const struct worker *ws, int started)
+{
+    uint64_t ops = 0, bytes = 0, lost = 0, late = 0;
+    uint64_t *h = calloc(H_BUCKETS, sizeof *h);
+    if (h == NULL) {
+        fprintf(stderr, "echobench: out of memory\n");
+        return ST_NETERR;
+    }
+    for (int i = 0; i < started; i++) {
+        ops += ws[i].ops;
+        bytes += ws[i].bytes;
+        lost += ws[i].lost;
+        late += ws[i].late;
+        for (unsigned b = 0; b < H_BUCKETS; b++) {
+            h[b] += ws[i].hist[b];
+        }
+    }
+    int status = atomic_load(&g_status);
+    const char *st = status == ST_OK         ? "ok"
+                     : status == ST_MISMATCH ? "mismatch"
+                                             : "neterr";
+    double rate;
+    char extra[256];
+    int n;
+    if (cfg.mode == M_BULK) {
+        rate = (double)bytes / (1024.0 * 1024.0) / cfg.secs;
+        n = snprintf(extra, sizeof extra, "bytes=%llu mib_s=%.1f",
+                     (unsigned long long)bytes, rate);
+    } else {
+        rate = (double)ops / cfg.secs;
+        double p50 = hist_percentile_us(h, ops, 0.50);
+        double p99 = hist_percentile_us(h, ops, 0.99);
+        if (cfg.mode == M_UDP) {
+            uint64_t sent = ops + lost;
+            double loss = sent ? 100.0 * (double)lost / (double)sent : 0.0;
+            n = snprintf(extra, sizeof extra,
+                         "p50_us=%.1f p99_us=%.1f sent=%llu lost=%llu "
+                         "late=%llu loss_pct=%.3f",
+                         p50, p99, (unsigned long long)sent,
+                         (unsigned long long)lost, (unsigned long long)late,
+                         loss);
+        } else {
+            n = snprintf(extra, sizeof extra, "p50_us=%.1f p99_us=%.1f", p50,
+                         p99);
+        }
+    }
+    if (n < 0 || (size_t)n >= sizeof extra) {
+        fprintf(stderr, "echobench: summary formatting failed\n");
+        free(h);
+        return ST_NETERR;
+    }
+    if (printf("mode=%s conns=%d size=%zu secs=%g ops=%llu rate=%.1f "
+               "unit=%s %s status=%s\n",
+               mode_names[cfg.mode], cfg.conns, cfg.size, cfg.secs,
+               (unsigned long long)(cfg.mode == M_BULK ? bytes / cfg.size : ops),
+               rate, mode_units[cfg.mode], extra, st) < 0 ||
+        fflush(stdout) != 0) {
+        free(h);
+        return ST_NETERR;
+    }
+    if (cfg.verbose) {
+        fprintf(stderr, "echobench: %s %s -> %.1f %s (%s)\n",
+                mode_names[cfg.mode], cfg.host, rate, mode_units[cfg.mode],
+                st);
+    }
+    free(h);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
@@ -1056,6 +1130,9 @@ int main(int argc, char **argv)
     uint32_t *hists = calloc((size_t)cfg.conns * H_BUCKETS, sizeof *hists);
     if (g_pat == NULL || ws == NULL || hists == NULL) {
         fprintf(stderr, "echobench: out of memory\n");
+        free(hists);
+        free(ws);
+        free(g_pat);
         return ST_NETERR;
     }
     uint64_t s = cfg.seed;
@@ -1076,7 +1153,7 @@ int main(int argc, char **argv)
     if (rc != 0) {
         die_rc("pthread_attr_init", rc);
     }
-    rc = pthread_attr_setstacksize(&attr, 256 * 1024);
+    rc = pthread_attr_setstacksize(&attr, (size_t)256 * 1024);
     if (rc != 0) {
         die_rc("pthread_attr_setstacksize", rc);
     }
@@ -1132,70 +1209,9 @@ int main(int argc, char **argv)
         }
     }
 
-    uint64_t ops = 0, bytes = 0, lost = 0, late = 0;
-    uint64_t *h = calloc(H_BUCKETS, sizeof *h);
-    if (h == NULL) {
-        fprintf(stderr, "echobench: out of memory\n");
-        return ST_NETERR;
-    }
-    for (int i = 0; i < started; i++) {
-        ops += ws[i].ops;
-        bytes += ws[i].bytes;
-        lost += ws[i].lost;
-        late += ws[i].late;
-        for (unsigned b = 0; b < H_BUCKETS; b++) {
-            h[b] += ws[i].hist[b];
-        }
-    }
-    int status = atomic_load(&g_status);
-    const char *st = status == ST_OK         ? "ok"
-                     : status == ST_MISMATCH ? "mismatch"
-                                             : "neterr";
-    double rate;
-    char extra[256];
-    int n;
-    if (cfg.mode == M_BULK) {
-        rate = (double)bytes / (1024.0 * 1024.0) / cfg.secs;
-        n = snprintf(extra, sizeof extra, "bytes=%llu mib_s=%.1f",
-                     (unsigned long long)bytes, rate);
-    } else {
-        rate = (double)ops / cfg.secs;
-        double p50 = hist_percentile_us(h, ops, 0.50);
-        double p99 = hist_percentile_us(h, ops, 0.99);
-        if (cfg.mode == M_UDP) {
-            uint64_t sent = ops + lost;
-            double loss = sent ? 100.0 * (double)lost / (double)sent : 0.0;
-            n = snprintf(extra, sizeof extra,
-                         "p50_us=%.1f p99_us=%.1f sent=%llu lost=%llu "
-                         "late=%llu loss_pct=%.3f",
-                         p50, p99, (unsigned long long)sent,
-                         (unsigned long long)lost, (unsigned long long)late,
-                         loss);
-        } else {
-            n = snprintf(extra, sizeof extra, "p50_us=%.1f p99_us=%.1f", p50,
-                         p99);
-        }
-    }
-    if (n < 0 || (size_t)n >= sizeof extra) {
-        fprintf(stderr, "echobench: summary formatting failed\n");
-        return ST_NETERR;
-    }
-    if (printf("mode=%s conns=%d size=%zu secs=%g ops=%llu rate=%.1f "
-               "unit=%s %s status=%s\n",
-               mode_names[cfg.mode], cfg.conns, cfg.size, cfg.secs,
-               (unsigned long long)(cfg.mode == M_BULK ? bytes / cfg.size : ops),
-               rate, mode_units[cfg.mode], extra, st) < 0 ||
-        fflush(stdout) != 0) {
-        return ST_NETERR;
-    }
-    if (cfg.verbose) {
-        fprintf(stderr, "echobench: %s %s -> %.1f %s (%s)\n",
-                mode_names[cfg.mode], cfg.host, rate, mode_units[cfg.mode],
-                st);
-    }
-    free(h);
+    int ret = report(ws, started);
     free(hists);
     free(ws);
     free(g_pat);
-    return status;
+    return ret;
 }

@@ -34,6 +34,9 @@ free_port() {
 }
 start() { # script args...
     port=$(free_port)
+    # Truncate here: the child's own redirection happens after the fork, so
+    # the loop below could still read the previous peer's "listening".
+    : >"$work/peer.log"
     node "$here/$1" "$port" "${@:2}" 2>"$work/peer.log" &
     pid=$!
     local i
