@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ECHOD_HARNESS_H
+#define ECHOD_HARNESS_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The end-to-end test harness: runs build/echod as a child process with
+ * its stderr and stdout captured in files, picks free ports, writes temp
+ * configs, and talks to the daemon over loopback sockets.  Nothing here
+ * calls Check: helpers return 0 (or a descriptor) on success and -1 on
+ * failure, and harness_error() then says what went wrong, ready for a
+ * ck_assert_msg().  Every wait is bounded.
+ */
+
+/* Failure bound for single I/O steps: generous, so sanitizers fit. */
+#define HARNESS_IO_MS		10000
+/* A UDP datagram payload's largest size over IPv4. */
+#define HARNESS_UDP_MAX4	65507
+
+/* Sockets a test can pass to echod by socket activation. */
+#define HARNESS_MAX_PASS	8
+
+/* One echod process; declare with DAEMON_INIT, release with daemon_free(). */
+struct daemon {
+	pid_t	 pid;			/* -1 once reaped */
+	int	 status;		/* wait(2) status once reaped */
+	int	 port;			/* the port it was given */
+	char	 conf[PATH_MAX];	/* config file, "" if none */
+	char	 errpath[PATH_MAX];	/* its stderr */
+	char	 outpath[PATH_MAX];	/* its stdout */
+	char	*log;			/* last daemon_log() */
+	char	*out;			/* last daemon_stdout() */
+	/* Sockets to hand over as systemd would (fd 3..., LISTEN_FDS). */
+	int	 pass_fds[HARNESS_MAX_PASS];
+	int	 npass;
+};
+#define DAEMON_INIT	{ .pid = -1 }
+
+/* Describes the last failure of a harness function. */
+const char *harness_error(void);
+/* Create the temp directory; call once in main() before running tests. */
+int	harness_init(void);
+/* Remove the temp directory; call once in main() after the tests. */
+void	harness_fini(void);
+/* Kill (SIGKILL) and reap daemons still running, remove temp files. */
+void	harness_teardown(void);
+/* Milliseconds on the monotonic clock. */
+long long harness_now_ms(void);
+/* A path name in the temp directory (not created). */
+void	harness_tmppath(char *buf, size_t size, const char *name);
+/* Write a file from a format; 0 or -1. */
+int	harness_write_file(const char *path, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Next number of a xorshift64* generator; state must not be 0. */
+uint64_t harness_rand(uint64_t *state);
+/* Fill buf with pseudo-random bytes from seed (NULs included). */
+void	harness_fill(void *buf, size_t len, uint64_t seed);
+
+/*
+ * A port free on 127.0.0.1 for both TCP and UDP (and on ::1 when v6), found
+ * by binding port 0.  It may be taken again before echod binds it, so
+ * daemon_start() retries on exit 71.  The port, or -1.
+ */
+int	harness_free_port(bool v6);
+/* True when TCP and UDP sockets can be bound to [::1]. */
+bool	harness_have_ipv6(void);
+
+/*
+ * Run ECHOD_BIN with args (NULL-terminated, without argv[0]).  The child
+ * dies with the test (PR_SET_PDEATHSIG).  0, or -1.
+ */
+int	daemon_spawn(struct daemon *d, const char *const args[]);
+/*
+ * Write "port = <free port>\n" plus the config text from fmt, start echod
+ * -c on it, and wait until it logged nsock "listening on" lines.  Retries
+ * with another port when the port was taken meanwhile (exit 71).
+ */
+int	daemon_start(struct daemon *d, int nsock, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* As daemon_start() on a given port, without retries. */
+int	daemon_start_on(struct daemon *d, int port, int nsock,
+	    const char *body);
+/* Spawn with args and wait for it to exit; its exit code, or -1. */
+int	daemon_run(struct daemon *d, const char *const args[],
+	    int timeout_ms);
+/*
+ * Wait until the daemon's stderr holds needle at least count times.  0, or
+ * -1 on timeout or when the daemon exited first.
+ */
+int	daemon_wait_log(struct daemon *d, const char *needle, int count,
+	    int timeout_ms);
+/* Occurrences of needle in the daemon's stderr so far. */
+int	daemon_log_count(struct daemon *d, const char *needle);
+/* Its whole stderr so far (owned by d, valid until the next call). */
+const char *daemon_log(struct daemon *d);
+/* The last 1500 bytes of its stderr, for failure messages. */
+const char *daemon_log_tail(struct daemon *d);
+/* Its whole stdout so far (owned by d). */
+const char *daemon_stdout(struct daemon *d);
+/*
+ * Send SIGUSR1, wait for the new "stats:" line and copy it to buf.
+ * 0, or -1.
+ */
+int	daemon_stats(struct daemon *d, char *buf, size_t size);
+/*
+ * Poll the stats line until it reports "tcp clients <n> now".  0, or -1 on
+ * timeout.
+ */
+int	daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms);
+/* Wait for it to exit; 0 once reaped, -1 on timeout. */
+int	daemon_wait_exit(struct daemon *d, int timeout_ms);
+/* Its exit code once reaped, 128 + signal if killed, -1 if running. */
+int	daemon_exit_code(const struct daemon *d);
+/* True while it runs (not exited). */
+bool	daemon_alive(struct daemon *d);
+/* Send sig; 0 or -1 (also when it already exited). */
+int	daemon_signal(struct daemon *d, int sig);
+/* SIGKILL and reap if still running; free the buffers. */
+void	daemon_free(struct daemon *d);
+/* Descriptors and threads of a process, from /proc; -1 on error. */
+int	proc_fd_count(pid_t pid);
+int	proc_thread_count(pid_t pid);
+
+/*
+ * Client sockets are non-blocking and CLOEXEC; every helper waits with
+ * poll(2) up to a deadline.  family is AF_INET (127.0.0.1) or AF_INET6
+ * (::1).
+ */
+int	tcp_connect(int family, int port);
+/* A socket of type bound (and listening, for TCP) on the loopback. */
+int	harness_occupy(int family, int type, int port);
+/* Sockets on local TCP port in state st (6: TIME_WAIT), from /proc. */
+int	harness_tcp_state_count(int port, int st);
+/* Abortive close: SO_LINGER 0, so the peer gets a reset. */
+void	tcp_reset(int fd);
+/* Send all of buf. 0, or -1. */
+int	sock_send_all(int fd, const void *buf, size_t len, int timeout_ms);
+/*
+ * Wait until the peer closed: EOF or reset with no data before.  0, or -1
+ * (data arrived, or timeout).
+ */
+int	sock_wait_closed(int fd, int timeout_ms);
+/* Send buf, read it back, compare.  0, or -1. */
+int	tcp_echo(int fd, const void *buf, size_t len);
+/* A UDP socket on the loopback of family, connected to port. */
+int	udp_connect(int family, int port);
+/* As udp_connect(), bound to local port lport first. */
+int	udp_connect_from(int family, int lport, int port);
+/* Send one datagram of len bytes and expect it back whole.  0, or -1. */
+int	udp_echo(int fd, const void *buf, size_t len);
+/* As udp_echo(), waiting up to timeout_ms for the reply. */
+int	udp_echo_wait(int fd, const void *buf, size_t len, int timeout_ms);
+/*
+ * As udp_echo(), sending again up to tries times (500 ms apart): where
+ * loss is legitimate, as right after a flood.  A late reply to an
+ * earlier try is the same payload, so it counts.
+ */
+int	udp_echo_retry(int fd, const void *buf, size_t len, int tries);
+/* Receive one datagram into buf (size 64 KiB); its length, or -1. */
+ssize_t	udp_recv(int fd, void *buf, size_t size, int timeout_ms);
+
+/*
+ * Many TCP clients at once, driven by one poll(2) loop: each sends data
+ * while reading the echo and checks it byte for byte as it arrives.  With
+ * shut_wr it half-closes once all is sent and wants EOF after the echo;
+ * with reset_at > 0 it resets (and closes, fd = -1) once that much is back.
+ */
+struct echo_job {
+	int		 fd;
+	const unsigned char *data;
+	size_t		 len;
+	bool		 shut_wr;
+	size_t		 reset_at;
+	size_t		 sent;		/* progress, set by echo_run() */
+	size_t		 rcvd;
+	bool		 done;
+	bool		 failed;
+	char		 why[128];	/* what went wrong, if failed */
+};
+/* Run jobs to completion; the number that failed. */
+size_t	echo_run(struct echo_job *jobs, size_t n, int timeout_ms);
+
+#endif /* ECHOD_HARNESS_H */
