@@ -190,7 +190,8 @@ server_reload(struct server *srv)
 		}
 	}
 	srv->acceptor.max_clients = (unsigned)next.max_clients;
-	sessions_set_idle_timeout(&srv->sessions, next.idle_timeout);
+	if (next.idle_timeout != srv->cfg.idle_timeout)
+		sessions_set_idle_timeout(&srv->sessions, next.idle_timeout);
 	atomic_store(&srv->udp_service.loop_guard, next.udp_loop_guard);
 	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : next.log_level);
 	srv->cfg = next;

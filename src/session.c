@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,18 +39,34 @@
 #endif
 #endif
 
+/*
+ * A thread blocked in recv() keeps the timeout it entered with; a new
+ * idle_timeout reaches it only through EINTR.  This signal, with a handler
+ * that does nothing and no SA_RESTART, is that nudge.
+ */
+#define SESSION_WAKE_SIGNAL	(SIGRTMIN)
+
 struct session {
 	struct session		*prev;
 	struct session		*next;
 	struct sessions		*owner;
+	pthread_t		 thread;	/* valid once started */
+	bool			 started;
 	int			 fd;
 	struct sockaddr_storage	 peer;
 	char			 buf[SESSION_BUFSIZE];
 };
 
+static void
+on_wake(int signo)
+{
+	(void)signo;
+}
+
 int
 sessions_init(struct sessions *s, struct echod_stats *stats)
 {
+	struct sigaction sa;
 	pthread_condattr_t ca;
 	long	 min = sysconf(_SC_THREAD_STACK_MIN);
 	size_t	 stack = SESSION_STACKSIZE;
@@ -58,6 +75,11 @@ sessions_init(struct sessions *s, struct echod_stats *stats)
 	memset(s, 0, sizeof(*s));
 	s->stats = stats;
 	atomic_init(&s->idle_timeout, 0);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_wake;	/* no SA_RESTART: recv() returns EINTR */
+	if (sigaction(SESSION_WAKE_SIGNAL, &sa, NULL) == -1)
+		return -1;
 	if (min > 0 && (size_t)min > stack)
 		stack = (size_t)min;
 	if ((rc = pthread_mutex_init(&s->lock, NULL)) != 0)
@@ -128,16 +150,23 @@ static void *
 session_thread(void *arg)
 {
 	struct session *ss = arg;
-	struct echod_stats *stats = ss->owner->stats;
+	struct sessions *s = ss->owner;
+	struct echod_stats *stats = s->stats;
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
-	int	 timeout = atomic_load(&ss->owner->idle_timeout);
+	int	 timeout;
 	ssize_t	 n;
 
 	/* Failures here only cost latency or the timeout; keep echoing. */
 	(void)net_set_nodelay(ss->fd);
+	/* Locked, so a concurrent sessions_set_idle_timeout() wins. */
+	pthread_mutex_lock(&s->lock);
+	ss->thread = pthread_self();
+	ss->started = true;
+	timeout = atomic_load(&s->idle_timeout);
 	if (timeout > 0)
 		(void)net_set_timeouts(ss->fd, timeout);
+	pthread_mutex_unlock(&s->lock);
 	for (;;) {
 		n = recv(ss->fd, ss->buf, sizeof(ss->buf), 0);
 		if (n == 0)
@@ -180,6 +209,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	if ((ss = malloc(sizeof(*ss))) == NULL)
 		return -1;
 	ss->owner = s;
+	ss->started = false;
 	ss->fd = fd;
 	memset(&ss->peer, 0, sizeof(ss->peer));
 	if (peerlen > sizeof(ss->peer))
@@ -246,8 +276,12 @@ sessions_set_idle_timeout(struct sessions *s, int seconds)
 
 	atomic_store(&s->idle_timeout, seconds);
 	pthread_mutex_lock(&s->lock);
-	for (ss = s->head; ss != NULL; ss = ss->next)
+	for (ss = s->head; ss != NULL; ss = ss->next) {
 		(void)net_set_timeouts(ss->fd, seconds);
+		/* Registered, so its thread has not exited yet. */
+		if (ss->started)
+			(void)pthread_kill(ss->thread, SESSION_WAKE_SIGNAL);
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -45,7 +45,7 @@ unsigned sessions_count(struct sessions *s);
 /* Connected now, the most at once, and the total since start. */
 void	sessions_counts(struct sessions *s, unsigned *now, unsigned *peak,
 	    unsigned long long *total);
-/* Apply a new idle timeout to new and connected clients. */
+/* Apply a new idle timeout to new and connected clients, at once. */
 void	sessions_set_idle_timeout(struct sessions *s, int seconds);
 /*
  * Refuse new sessions, shut every client socket down (their threads see EOF

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c end to end: SIGHUP reload on the real echod.  A valid file is
+ * applied without dropping clients (limits, timeouts and log level at once,
+ * a changed port rebinds); an invalid file or a bind that fails changes
+ * nothing and the daemon keeps serving.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+#define CONF_LOCAL	"listen = {\"127.0.0.1\"}\n"
+
+static void
+teardown(void)
+{
+	harness_teardown();
+}
+
+static void
+start(struct daemon *d, const char *extra)
+{
+	ck_assert_msg(daemon_start(d, 2, "%s%s", CONF_LOCAL, extra) == 0,
+	    "cannot start echod: %s", harness_error());
+}
+
+static int
+client(int port)
+{
+	int	 fd = tcp_connect(AF_INET, port);
+
+	ck_assert_msg(fd != -1, "%s", harness_error());
+	ck_assert_msg(tcp_echo(fd, "hello", 5) == 0, "%s", harness_error());
+	return fd;
+}
+
+/*
+ * Rewrite the config as "port = <port>" plus body, SIGHUP, and wait for the
+ * reload's verdict line, applied or not.
+ */
+static void
+reload(struct daemon *d, const char *verdict, int port, const char *body)
+{
+	int	 n = daemon_log_count(d, verdict);
+
+	ck_assert_int_eq(harness_write_file(d->conf, "port = %d\n%s", port,
+	    body), 0);
+	ck_assert_int_eq(daemon_signal(d, SIGHUP), 0);
+	ck_assert_msg(daemon_wait_log(d, verdict, n + 1, HARNESS_IO_MS) == 0,
+	    "no '%s' after SIGHUP: %s", verdict, daemon_log_tail(d));
+}
+
+static void
+stop(struct daemon *d)
+{
+	ck_assert_int_eq(daemon_signal(d, SIGTERM), 0);
+	ck_assert_int_eq(daemon_wait_exit(d, HARNESS_IO_MS), 0);
+	ck_assert_int_eq(daemon_exit_code(d), 0);
+	daemon_free(d);
+}
+
+START_TEST(test_reload_max_clients_keeps_clients)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 a, b, c;
+
+	start(&d, "max_clients = 5\n");
+	a = client(d.port);
+	b = client(d.port);
+	reload(&d, "applied (max_clients 2", d.port, CONF_LOCAL
+	    "max_clients = 2\n");
+	/* Both survive the reload; a third is now over the limit. */
+	ck_assert_msg(tcp_echo(a, "a", 1) == 0, "%s", harness_error());
+	ck_assert_msg(tcp_echo(b, "b", 1) == 0, "%s", harness_error());
+	c = tcp_connect(AF_INET, d.port);
+	ck_assert_msg(c != -1, "%s", harness_error());
+	ck_assert_msg(sock_wait_closed(c, HARNESS_IO_MS) == 0,
+	    "a client over the new max_clients was served");
+	close(a);
+	close(b);
+	close(c);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_reload_invalid_keeps_config)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 want[4200];
+	int	 a;
+
+	start(&d, "max_clients = 1\n");
+	a = client(d.port);
+	reload(&d, "the running configuration stays", d.port,
+	    "\nmax_clients = 0\n");
+	snprintf(want, sizeof(want), "%s:3: max_clients 0 out of range",
+	    d.conf);
+	ck_assert_msg(strstr(daemon_log(&d), want) != NULL, "no '%s' in %s",
+	    want, daemon_log_tail(&d));
+	ck_assert(daemon_alive(&d));
+	ck_assert_msg(tcp_echo(a, "still", 5) == 0, "%s", harness_error());
+	close(a);
+	/* The old max_clients (1) still holds: one client, served. */
+	a = client(d.port);
+	close(a);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_reload_rebinds_port)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 a, b, newport = harness_free_port(false), u;
+
+	ck_assert_int_gt(newport, 0);
+	start(&d, "");
+	a = client(d.port);
+	reload(&d, "applied", newport, CONF_LOCAL);
+	ck_assert_int_eq(daemon_log_count(&d, "closing tcp 127.0.0.1:"), 1);
+	/* The connected client stays; new ones go to the new port. */
+	ck_assert_msg(tcp_echo(a, "kept", 4) == 0, "%s", harness_error());
+	b = client(newport);
+	u = udp_connect(AF_INET, newport);
+	ck_assert_msg(u != -1, "%s", harness_error());
+	ck_assert_msg(udp_echo(u, "dgram", 5) == 0, "%s", harness_error());
+	ck_assert_int_eq(tcp_connect(AF_INET, d.port), -1);
+	close(a);
+	close(b);
+	close(u);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_reload_bind_failure_keeps_sockets)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 busy = harness_free_port(false), hold, a;
+
+	ck_assert_int_gt(busy, 0);
+	hold = harness_occupy(AF_INET, SOCK_STREAM, busy);
+	ck_assert_msg(hold != -1, "%s", harness_error());
+	start(&d, "");
+	reload(&d, "the running configuration stays", busy, CONF_LOCAL);
+	ck_assert_msg(strstr(daemon_log(&d), "cannot bind tcp 127.0.0.1:") !=
+	    NULL, "%s", daemon_log_tail(&d));
+	a = client(d.port);
+	close(a);
+	close(hold);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_reload_idle_timeout_and_log_level)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 idle;
+
+	start(&d, "");
+	idle = client(d.port);
+	ck_assert_int_eq(daemon_log_count(&d, ": connected"), 0);
+	reload(&d, "applied (max_clients 1024, idle_timeout 1, log_level "
+	    "debug)", d.port, CONF_LOCAL "idle_timeout = 1\n"
+	    "log_level = \"debug\"\n");
+	/* The new timeout reaches the client connected before it. */
+	ck_assert_msg(sock_wait_closed(idle, HARNESS_IO_MS) == 0,
+	    "idle client not dropped after reload");
+	ck_assert_msg(daemon_wait_log(&d, "idle timeout", 1, HARNESS_IO_MS) ==
+	    0, "%s", daemon_log_tail(&d));
+	close(idle);
+	idle = client(d.port);
+	ck_assert_msg(daemon_wait_log(&d, ": connected", 1, HARNESS_IO_MS) ==
+	    0, "debug level not applied: %s", daemon_log_tail(&d));
+	close(idle);
+	stop(&d);
+}
+END_TEST
+
+START_TEST(test_reload_keeps_port_option)
+{
+	struct daemon d = DAEMON_INIT;
+	const char *args[] = { "-c", NULL, "-p", NULL, NULL };
+	char	 conf[4096], port[16];
+	int	 p = harness_free_port(false), a;
+
+	ck_assert_int_gt(p, 0);
+	harness_tmppath(conf, sizeof(conf), "port-option.conf");
+	ck_assert_int_eq(harness_write_file(conf, "port = 1\n" CONF_LOCAL),
+	    0);
+	snprintf(port, sizeof(port), "%d", p);
+	args[1] = conf;
+	args[3] = port;
+	ck_assert_msg(daemon_spawn(&d, args) == 0, "%s", harness_error());
+	ck_assert_msg(daemon_wait_log(&d, "listening on", 2, HARNESS_IO_MS) ==
+	    0, "%s", daemon_log_tail(&d));
+	snprintf(d.conf, sizeof(d.conf), "%s", conf);
+	/* -p beats the file on reload too. */
+	reload(&d, "applied (max_clients 3", 2, CONF_LOCAL
+	    "max_clients = 3\n");
+	a = client(p);
+	close(a);
+	ck_assert_int_eq(daemon_log_count(&d, "closing"), 0);
+	stop(&d);
+}
+END_TEST
+
+static Suite *
+server_suite(void)
+{
+	Suite	*s = suite_create("server");
+	TCase	*tc = tcase_create("reload");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_reload_max_clients_keeps_clients);
+	tcase_add_test(tc, test_reload_invalid_keeps_config);
+	tcase_add_test(tc, test_reload_rebinds_port);
+	tcase_add_test(tc, test_reload_bind_failure_keeps_sockets);
+	tcase_add_test(tc, test_reload_idle_timeout_and_log_level);
+	tcase_add_test(tc, test_reload_keeps_port_option);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	if (harness_init() == -1) {
+		fprintf(stderr, "check_server: %s\n", harness_error());
+		return EXIT_FAILURE;
+	}
+	sr = srunner_create(server_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	harness_fini();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
