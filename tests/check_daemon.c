@@ -7,6 +7,7 @@
  * memcached's t/ scripts; harness.c does the process and socket plumbing.
  */
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -918,6 +919,121 @@ START_TEST(test_limits_idle_nonreader)
 }
 END_TEST
 
+/* CPU time (utime + stime, in clock ticks) the process has used. */
+static long long
+proc_cpu_ticks(pid_t pid)
+{
+	char	 path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE	*fp;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	p = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %llu %llu", &ut, &st), 2);
+	return (long long)(ut + st);
+}
+
+/* Set the soft limit of pid; RLIM_INFINITY means "up to the hard one". */
+static void
+set_limit(pid_t pid, int resource, rlim_t soft)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(prlimit(pid, resource, NULL, &rl), 0);
+	rl.rlim_cur = soft == RLIM_INFINITY ? rl.rlim_max : soft;
+	ck_assert_msg(prlimit(pid, resource, &rl, NULL) == 0, "prlimit: %s",
+	    strerror(errno));
+}
+
+START_TEST(test_limits_accept_emfile)
+{
+	struct daemon d = DAEMON_INIT;
+	long long cpu;
+	int	 fd[6], i, base;
+
+	start(&d, "");
+	/* Room for two clients: the third accept() fails with EMFILE. */
+	base = proc_fd_count(d.pid);
+	ck_assert_int_gt(base, 0);
+	set_limit(d.pid, RLIMIT_NOFILE, (rlim_t)base + 2);
+	for (i = 0; i < 6; i++)
+		fd[i] = connect_ok(&d, AF_INET);
+	echo_ok(fd[0], "a", 1);
+	echo_ok(fd[1], "b", 1);
+	ck_assert_msg(daemon_wait_log(&d, "accept failed, pausing", 1,
+	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	/* Backing off, not spinning on the pending connections. */
+	cpu = proc_cpu_ticks(d.pid);
+	ck_assert_int_eq(usleep(1000000), 0);
+	cpu = proc_cpu_ticks(d.pid) - cpu;
+	ck_assert_msg(cpu < 30, "%lld ticks of CPU in 1 s while out of "
+	    "descriptors", cpu);
+	/* Clients leave, descriptors come back: the waiting ones are served. */
+	close(fd[0]);
+	close(fd[1]);
+	echo_ok(fd[2], "c", 1);
+	echo_ok(fd[3], "d", 1);
+	set_limit(d.pid, RLIMIT_NOFILE, RLIM_INFINITY);
+	echo_ok(fd[4], "e", 1);
+	echo_ok(fd[5], "f", 1);
+	ck_assert_int_gt(stats_value(&d, "refused: 0 max_clients, 0 no thread, "
+	    ""), 0);
+	for (i = 2; i < 6; i++)
+		close(fd[i]);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+START_TEST(test_limits_thread_failure)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	/* Sanitizers reserve terabytes of address space up front. */
+	printf("daemon: thread failure test skipped under sanitizers\n");
+#else
+	struct daemon d = DAEMON_INIT;
+	char	 path[64], line[256];
+	unsigned long long vm_kb = 0;
+	int	 fd[12], i, closed = 0;
+	FILE	*fp;
+
+	start(&d, "");
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)d.pid);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		(void)sscanf(line, "VmSize: %llu kB", &vm_kb);
+	fclose(fp);
+	ck_assert_int_gt(vm_kb, 0);
+	/* Address space for a thread or two: pthread_create fails after. */
+	set_limit(d.pid, RLIMIT_AS, (rlim_t)(vm_kb + 256) * 1024);
+	for (i = 0; i < 12; i++)
+		fd[i] = connect_ok(&d, AF_INET);
+	for (i = 0; i < 12; i++)
+		if (sock_wait_closed(fd[i], 300) == 0)
+			closed++;
+	ck_assert_msg(closed > 0, "every client got a thread");
+	ck_assert_msg(daemon_wait_log(&d, "cannot start a client thread", 1,
+	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	for (i = 0; i < 12; i++)
+		close(fd[i]);
+	/* Room again: the daemon serves as before. */
+	set_limit(d.pid, RLIMIT_AS, RLIM_INFINITY);
+	fd[0] = connect_ok(&d, AF_INET);
+	echo_ok(fd[0], "back", 4);
+	close(fd[0]);
+	stop_ok(&d, SIGTERM);
+#endif
+}
+END_TEST
+
 /* ---- signals and restarts ---- */
 
 START_TEST(test_signal_term_clients)
@@ -1141,6 +1257,8 @@ daemon_suite(void)
 	tcase_add_test(tc, test_limits_idle_drop);
 	tcase_add_test(tc, test_limits_idle_busy);
 	tcase_add_test(tc, test_limits_idle_nonreader);
+	tcase_add_test(tc, test_limits_accept_emfile);
+	tcase_add_test(tc, test_limits_thread_failure);
 
 	tc = tcase_new(s, "signal", 60);
 	tcase_add_test(tc, test_signal_term_clients);
