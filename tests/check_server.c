@@ -110,6 +110,8 @@ START_TEST(test_reload_invalid_keeps_config)
 	ck_assert(daemon_alive(&d));
 	ck_assert_msg(tcp_echo(a, "still", 5) == 0, "%s", harness_error());
 	close(a);
+	ck_assert_msg(daemon_wait_clients(&d, 0, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
 	/* The old max_clients (1) still holds: one client, served. */
 	a = client(d.port);
 	close(a);
