@@ -14,6 +14,8 @@
 #include "echod/config.h"
 #include "echod/log.h"
 
+#include "suite.h"
+
 static FILE	*log_fp;
 
 static void
@@ -358,11 +360,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(config_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return suite_run(config_suite());
 }

@@ -22,42 +22,11 @@
 #include <check.h>
 
 #include "harness.h"
+#include "harness_check.h"
 
-/* Every test but the IPv6 one serves the IPv4 loopback only. */
-#define CONF_LOCAL	"listen = {\"127.0.0.1\"}\n"
-#define STOP_LIMIT_MS	2000	/* the contract: exit within 2 s */
 #define MIB		(1024 * 1024)
 
 /* ---- helpers: each asserts, so tests read as the contract does ---- */
-
-/* Start echod serving TCP and UDP on 127.0.0.1 with extra config. */
-static void
-start(struct daemon *d, const char *extra)
-{
-	ck_assert_msg(daemon_start(d, 2, "%s%s", CONF_LOCAL, extra) == 0,
-	    "cannot start echod: %s", harness_error());
-}
-
-static int
-connect_ok(struct daemon *d, int family)
-{
-	int	 fd = tcp_connect(family, d->port);
-
-	ck_assert_msg(fd != -1, "%s", harness_error());
-	return fd;
-}
-
-static void
-echo_ok(int fd, const void *buf, size_t len)
-{
-	ck_assert_msg(tcp_echo(fd, buf, len) == 0, "%s", harness_error());
-}
-
-static void
-udp_echo_ok(int fd, const void *buf, size_t len)
-{
-	ck_assert_msg(udp_echo(fd, buf, len) == 0, "%s", harness_error());
-}
 
 /* The daemon still echoes on a new TCP connection and over UDP. */
 static void
@@ -78,30 +47,6 @@ still_serving(struct daemon *d, const char *after)
 	ck_assert_msg(udp_echo_retry(fd, "ping", 4, 20) == 0, "after %s: "
 	    "udp: %s", after, harness_error());
 	close(fd);
-}
-
-/* Send sig, expect exit 0 within the contract's 2 s; release d. */
-static void
-stop_ok(struct daemon *d, int sig)
-{
-	long long t0 = harness_now_ms(), took;
-
-	ck_assert_msg(daemon_signal(d, sig) == 0, "%s", harness_error());
-	ck_assert_msg(daemon_wait_exit(d, HARNESS_IO_MS) == 0, "after %s: %s",
-	    strsignal(sig), harness_error());
-	took = harness_now_ms() - t0;
-	ck_assert_msg(daemon_exit_code(d) == 0,
-	    "%s: expected exit 0, got %d; stderr:\n%s", strsignal(sig),
-	    daemon_exit_code(d), daemon_log_tail(d));
-	ck_assert_msg(took <= STOP_LIMIT_MS, "%s: exit took %lld ms, "
-	    "limit %d ms", strsignal(sig), took, STOP_LIMIT_MS);
-	ck_assert_msg(daemon_log_count(d, "echod: stopping\n") == 1 &&
-	    daemon_log_count(d, "echod: stopped\n") == 1,
-	    "expected one 'stopping' and one 'stopped' line:\n%s",
-	    daemon_log_tail(d));
-	ck_assert_msg(strstr(daemon_log(d), "still closing") == NULL,
-	    "clients outlived the shutdown:\n%s", daemon_log_tail(d));
-	daemon_free(d);
 }
 
 /* The whole buffer as random bytes; the caller frees it. */
@@ -143,12 +88,6 @@ stats_value(struct daemon *d, const char *before)
 	ck_assert_msg(p != NULL && sscanf(p + strlen(before), "%llu", &v) == 1,
 	    "no '%s<number>' in: %s", before, line);
 	return v;
-}
-
-static void
-teardown(void)
-{
-	harness_teardown();
 }
 
 /* ---- command line ---- */
@@ -1202,18 +1141,6 @@ START_TEST(test_leak_short_connections)
 }
 END_TEST
 
-/* A TCase in s whose tests run with teardown() and timeout seconds. */
-static TCase *
-tcase_new(Suite *s, const char *name, double timeout)
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *
 daemon_suite(void)
 {
@@ -1277,18 +1204,5 @@ daemon_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	/* Not atexit(): every forked test would remove the directory. */
-	if (harness_init() == -1) {
-		fprintf(stderr, "check_daemon: %s\n", harness_error());
-		return EXIT_FAILURE;
-	}
-	sr = srunner_create(daemon_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_fini();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_main(daemon_suite(), "check_daemon");
 }

@@ -17,6 +17,8 @@
 
 #include "echod/net.h"
 
+#include "suite.h"
+
 START_TEST(test_parse_v4)
 {
 	struct sockaddr_storage ss;
@@ -249,11 +251,5 @@ net_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(net_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return suite_run(net_suite());
 }

@@ -21,8 +21,7 @@
 #include <check.h>
 
 #include "harness.h"
-
-#define CONF_LOCAL	"listen = {\"127.0.0.1\"}\n"
+#include "harness_check.h"
 
 /* A datagram socket standing in for systemd's notification socket. */
 static int
@@ -79,8 +78,7 @@ START_TEST(test_notify_lifecycle)
 	char	 msg[512], want[64];
 	int	 nfd = notify_socket(), tfd;
 
-	ck_assert_msg(daemon_start(&d, 2, CONF_LOCAL) == 0, "%s",
-	    harness_error());
+	start(&d, "");
 	ck_assert_msg(await_notify(nfd, "READY=1", msg, sizeof(msg),
 	    HARNESS_IO_MS) == 0, "no READY=1; log: %s", daemon_log_tail(&d));
 	/* Ready means listening: both sockets were logged before it. */
@@ -89,9 +87,8 @@ START_TEST(test_notify_lifecycle)
 	ck_assert_msg(strstr(msg, want) != NULL, "'%s' lacks %s", msg, want);
 
 	/* STATUS= follows what happens: one client connected. */
-	tfd = tcp_connect(AF_INET, d.port);
-	ck_assert_msg(tfd != -1, "%s", harness_error());
-	ck_assert_msg(tcp_echo(tfd, "x", 1) == 0, "%s", harness_error());
+	tfd = connect_ok(&d, AF_INET);
+	echo_ok(tfd, "x", 1);
 	ck_assert_msg(await_notify(nfd, "STATUS=1 TCP clients", msg,
 	    sizeof(msg), HARNESS_IO_MS) == 0, "no status with 1 client");
 
@@ -173,12 +170,9 @@ START_TEST(test_activation_serves_passed_sockets)
 	ck_assert_msg(tcp_echo(tfd, "still", 5) == 0, "%s", harness_error());
 	ck_assert_msg(udp_echo(ufd, "still", 5) == 0, "%s", harness_error());
 
-	ck_assert_int_eq(daemon_signal(&d, SIGTERM), 0);
-	ck_assert_int_eq(daemon_wait_exit(&d, HARNESS_IO_MS), 0);
-	ck_assert_int_eq(daemon_exit_code(&d), 0);
+	stop_ok(&d, SIGTERM);
 	close(tfd);
 	close(ufd);
-	daemon_free(&d);
 }
 END_TEST
 
@@ -212,19 +206,14 @@ START_TEST(test_notify_inert)
 	int	 nfd = notify_socket(), tfd;
 
 	/* Built without libsystemd: serves as usual and says nothing. */
-	ck_assert_msg(daemon_start(&d, 2, CONF_LOCAL) == 0, "%s",
-	    harness_error());
-	tfd = tcp_connect(AF_INET, d.port);
-	ck_assert_msg(tfd != -1, "%s", harness_error());
-	ck_assert_msg(tcp_echo(tfd, "x", 1) == 0, "%s", harness_error());
+	start(&d, "");
+	tfd = connect_ok(&d, AF_INET);
+	echo_ok(tfd, "x", 1);
 	pfd = (struct pollfd){ .fd = nfd, .events = POLLIN };
 	ck_assert_int_eq(poll(&pfd, 1, 1500), 0);
-	ck_assert_int_eq(daemon_signal(&d, SIGTERM), 0);
-	ck_assert_int_eq(daemon_wait_exit(&d, HARNESS_IO_MS), 0);
-	ck_assert_int_eq(daemon_exit_code(&d), 0);
+	stop_ok(&d, SIGTERM);
 	close(tfd);
 	close(nfd);
-	daemon_free(&d);
 }
 END_TEST
 
@@ -252,17 +241,5 @@ notify_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	if (harness_init() == -1) {
-		fprintf(stderr, "check_notify: %s\n", harness_error());
-		return EXIT_FAILURE;
-	}
-	sr = srunner_create(notify_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_fini();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_main(notify_suite(), "check_notify");
 }

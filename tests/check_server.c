@@ -18,21 +18,7 @@
 #include <check.h>
 
 #include "harness.h"
-
-#define CONF_LOCAL	"listen = {\"127.0.0.1\"}\n"
-
-static void
-teardown(void)
-{
-	harness_teardown();
-}
-
-static void
-start(struct daemon *d, const char *extra)
-{
-	ck_assert_msg(daemon_start(d, 2, "%s%s", CONF_LOCAL, extra) == 0,
-	    "cannot start echod: %s", harness_error());
-}
+#include "harness_check.h"
 
 static int
 client(int port)
@@ -60,15 +46,6 @@ reload(struct daemon *d, const char *verdict, int port, const char *body)
 	    "no '%s' after SIGHUP: %s", verdict, daemon_log_tail(d));
 }
 
-static void
-stop(struct daemon *d)
-{
-	ck_assert_int_eq(daemon_signal(d, SIGTERM), 0);
-	ck_assert_int_eq(daemon_wait_exit(d, HARNESS_IO_MS), 0);
-	ck_assert_int_eq(daemon_exit_code(d), 0);
-	daemon_free(d);
-}
-
 START_TEST(test_reload_max_clients_keeps_clients)
 {
 	struct daemon d = DAEMON_INIT;
@@ -89,7 +66,7 @@ START_TEST(test_reload_max_clients_keeps_clients)
 	close(a);
 	close(b);
 	close(c);
-	stop(&d);
+	stop_ok(&d, SIGTERM);
 }
 END_TEST
 
@@ -115,7 +92,7 @@ START_TEST(test_reload_invalid_keeps_config)
 	/* The old max_clients (1) still holds: one client, served. */
 	a = client(d.port);
 	close(a);
-	stop(&d);
+	stop_ok(&d, SIGTERM);
 }
 END_TEST
 
@@ -139,7 +116,7 @@ START_TEST(test_reload_rebinds_port)
 	close(a);
 	close(b);
 	close(u);
-	stop(&d);
+	stop_ok(&d, SIGTERM);
 }
 END_TEST
 
@@ -158,7 +135,7 @@ START_TEST(test_reload_bind_failure_keeps_sockets)
 	a = client(d.port);
 	close(a);
 	close(hold);
-	stop(&d);
+	stop_ok(&d, SIGTERM);
 }
 END_TEST
 
@@ -183,7 +160,7 @@ START_TEST(test_reload_idle_timeout_and_log_level)
 	ck_assert_msg(daemon_wait_log(&d, ": connected", 1, HARNESS_IO_MS) ==
 	    0, "debug level not applied: %s", daemon_log_tail(&d));
 	close(idle);
-	stop(&d);
+	stop_ok(&d, SIGTERM);
 }
 END_TEST
 
@@ -211,7 +188,7 @@ START_TEST(test_reload_keeps_port_option)
 	a = client(p);
 	close(a);
 	ck_assert_int_eq(daemon_log_count(&d, "closing"), 0);
-	stop(&d);
+	stop_ok(&d, SIGTERM);
 }
 END_TEST
 
@@ -219,34 +196,19 @@ static Suite *
 server_suite(void)
 {
 	Suite	*s = suite_create("server");
-	TCase	*tc = tcase_create("reload");
+	TCase	*tc = tcase_new(s, "reload", 60);
 
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_reload_max_clients_keeps_clients);
 	tcase_add_test(tc, test_reload_invalid_keeps_config);
 	tcase_add_test(tc, test_reload_rebinds_port);
 	tcase_add_test(tc, test_reload_bind_failure_keeps_sockets);
 	tcase_add_test(tc, test_reload_idle_timeout_and_log_level);
 	tcase_add_test(tc, test_reload_keeps_port_option);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	if (harness_init() == -1) {
-		fprintf(stderr, "check_server: %s\n", harness_error());
-		return EXIT_FAILURE;
-	}
-	sr = srunner_create(server_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_fini();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_main(server_suite(), "check_server");
 }

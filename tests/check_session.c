@@ -20,6 +20,8 @@
 #include "echod/session.h"
 #include "echod/stats.h"
 
+#include "suite.h"
+
 static struct sessions	reg;
 static struct echod_stats stats;
 static const struct sockaddr_in peer = { .sin_family = AF_INET };
@@ -204,11 +206,5 @@ session_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(session_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return suite_run(session_suite());
 }

@@ -290,7 +290,7 @@ daemon_spawn(struct daemon *d, const char *const args[])
 		return -1;
 	}
 	argv[0] = bin;
-	for (i = 0; args[i] != NULL && i < MAX_ARGS; i++)
+	for (i = 0; i < MAX_ARGS && args[i] != NULL; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 
