@@ -24,7 +24,7 @@
 #include "harness.h"
 #include "harness_check.h"
 
-#define MIB		(1024 * 1024)
+#define MIB		((size_t)1024 * 1024)
 
 /* ---- helpers: each asserts, so tests read as the contract does ---- */
 
@@ -354,7 +354,7 @@ START_TEST(test_tcp_200_clients)
 	enum { N = 200, MAXLEN = 256 * 1024 };
 	struct daemon d = DAEMON_INIT;
 	struct echo_job *jobs = calloc(N, sizeof(*jobs));
-	unsigned char *data = random_buf(2 * MAXLEN, 200);
+	unsigned char *data = random_buf((size_t)2 * MAXLEN, 200);
 	uint64_t rng = 200;
 	size_t	 i;
 
@@ -395,7 +395,7 @@ START_TEST(test_tcp_reset_mid_stream)
 		jobs[i].len = 2 * MIB;
 		/* Every other client vanishes while data flows both ways. */
 		if (i % 2 == 1)
-			jobs[i].reset_at = 64 * 1024 + i * 4096;
+			jobs[i].reset_at = (size_t)64 * 1024 + i * 4096;
 	}
 	echo_jobs_ok(jobs, N, 60000);
 	for (i = 0; i < N; i++)

@@ -34,7 +34,7 @@
 #define START_TRIES	8	/* daemon_start() ports to try */
 #define TAIL_BYTES	1500
 #define SOCK_BUF	(4 * 1024 * 1024)
-#define SEND_CHUNK	(256 * 1024)
+#define SEND_CHUNK	((size_t)256 * 1024)
 
 static char	 errbuf[2048];
 static char	 tmpdir[256];		/* short, so paths in it fit */
@@ -815,10 +815,8 @@ tcp_connect(int family, int port)
 			elen = sizeof(err);
 			if (rc == 0)
 				err = ETIMEDOUT;
-			else if (rc == -1)
-				err = errno;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-			    &elen) == -1)
+			else if (rc == -1 || getsockopt(fd, SOL_SOCKET,
+			    SO_ERROR, &err, &elen) == -1)
 				err = errno;
 		}
 	}
@@ -1124,17 +1122,26 @@ echo_run(struct echo_job *jobs, size_t n, int timeout_ms)
 	size_t	*idx, i, k, active, failed = 0;
 	int	 rc;
 
+	for (i = 0; i < n; i++) {
+		jobs[i].sent = jobs[i].rcvd = 0;
+		jobs[i].done = jobs[i].failed = false;
+		jobs[i].why[0] = '\0';
+	}
+	if (n == 0)
+		return 0;
 	pfd = calloc(n, sizeof(*pfd));
 	idx = calloc(n, sizeof(*idx));
+	if (pfd == NULL || idx == NULL) {
+		for (i = 0; i < n; i++)
+			job_fail(&jobs[i], "out of memory");
+		free(pfd);
+		free(idx);
+		return n;
+	}
 	for (i = 0; i < n; i++) {
 		struct echo_job *j = &jobs[i];
 
-		j->sent = j->rcvd = 0;
-		j->done = j->failed = false;
-		j->why[0] = '\0';
-		if (pfd == NULL || idx == NULL)
-			job_fail(j, "out of memory");
-		else if (j->len == 0 && j->shut_wr &&
+		if (j->len == 0 && j->shut_wr &&
 		    shutdown(j->fd, SHUT_WR) == -1)
 			job_fail(j, "shutdown: %s", strerror(errno));
 		else if (j->len == 0 && !j->shut_wr)
