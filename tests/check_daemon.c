@@ -555,6 +555,35 @@ START_TEST(test_udp_sweep)
 END_TEST
 
 /* Two senders interleaved: each gets its own datagrams back, in order. */
+/*
+ * On a wildcard socket, the reply must leave from the address the datagram
+ * was sent to: a client connected to 127.0.0.2 accepts datagrams from
+ * 127.0.0.2 only, so a reply from the default source (127.0.0.1) would be
+ * dropped by its kernel and the test would time out.
+ */
+START_TEST(test_udp_reply_source)
+{
+	struct daemon d = DAEMON_INIT;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	char	 buf[64];
+	int	 fd;
+
+	ck_assert_msg(daemon_start(&d, 2, "listen = {\"0.0.0.0\"}\n") == 0,
+	    "%s", harness_error());
+	to.sin_port = htons((uint16_t)d.port);
+	to.sin_addr.s_addr = htonl(0x7f000002);	/* 127.0.0.2 */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	ck_assert_int_eq(send(fd, "second address", 14, 0), 14);
+	ck_assert_msg(udp_recv(fd, buf, sizeof(buf), HARNESS_IO_MS) == 14,
+	    "no reply from 127.0.0.2: %s", harness_error());
+	ck_assert_int_eq(memcmp(buf, "second address", 14), 0);
+	close(fd);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
 START_TEST(test_udp_two_sockets)
 {
 	enum { ROUNDS = 300, BURST = 3, MAXLEN = 3000 };
@@ -1170,6 +1199,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_udp_sizes);
 	tcase_add_test(tc, test_udp_sweep);
 	tcase_add_test(tc, test_udp_two_sockets);
+	tcase_add_test(tc, test_udp_reply_source);
 	tcase_add_test(tc, test_udp_loop_guard);
 
 	tc = tcase_new(s, "ipv6", 30);
