@@ -1,23 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The harness behind check_daemon: echod as a child process (stderr and
- * stdout in temp files, killed with the test), free ports, temp configs,
- * loopback client sockets whose every wait has a deadline, and a poll(2)
- * engine that drives many echo clients at once.  Test-only code: it keeps
- * the test process single-threaded so fork(2) stays simple.
+ * The harness behind the end-to-end suites, process side: echod as a child
+ * process (stderr and stdout in temp files, killed with the test), the temp
+ * directory and configs, the error string, pseudo-random data and /proc
+ * counts.  Test-only code: it keeps the test process single-threaded so
+ * fork(2) stays simple.  Client sockets live in harness_net.c.
  */
 
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,14 +23,13 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "harness_int.h"
 
 #define MAX_ARGS	16
 #define MAX_DAEMONS	32
 #define POLL_STEP_MS	5	/* between looks at a log or a pid */
 #define START_TRIES	8	/* daemon_start() ports to try */
 #define TAIL_BYTES	1500
-#define SOCK_BUF	(4 * 1024 * 1024)
-#define SEND_CHUNK	((size_t)256 * 1024)
 
 static char	 errbuf[2048];
 static char	 tmpdir[256];		/* short, so paths in it fit */
@@ -42,9 +37,8 @@ static pid_t	 spawned[MAX_DAEMONS];	/* not yet reaped */
 static unsigned	 seq;
 static char	 tailbuf[TAIL_BYTES + 8];
 
-/* Keeps errno, so callers can still test it after a failure. */
-static void __attribute__((format(printf, 1, 2)))
-seterr(const char *fmt, ...)
+void
+harness_seterr(const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 saved = errno;
@@ -98,7 +92,7 @@ harness_init(void)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/check_daemon.XXXXXX",
 	    base != NULL && *base != '\0' ? base : "/tmp");
 	if (mkdtemp(tmpdir) == NULL) {
-		seterr("mkdtemp %s: %s", tmpdir, strerror(errno));
+		harness_seterr("mkdtemp %s: %s", tmpdir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -168,14 +162,14 @@ harness_write_file(const char *path, const char *fmt, ...)
 	int	 rc;
 
 	if ((fp = fopen(path, "w")) == NULL) {
-		seterr("%s: %s", path, strerror(errno));
+		harness_seterr("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	va_start(ap, fmt);
 	rc = vfprintf(fp, fmt, ap);
 	va_end(ap);
 	if (fclose(fp) != 0 || rc < 0) {
-		seterr("%s: cannot write", path);
+		harness_seterr("%s: cannot write", path);
 		return -1;
 	}
 	return 0;
@@ -253,7 +247,8 @@ pass_listen_fds(const struct daemon *d)
 		return 0;
 	/* Out of the way first: a source may sit where a target goes. */
 	for (i = 0; i < d->npass; i++)
-		if ((high[i] = fcntl(d->pass_fds[i], F_DUPFD_CLOEXEC, 100)) == -1)
+		if ((high[i] = fcntl(d->pass_fds[i], F_DUPFD_CLOEXEC,
+		    100)) == -1)
 			return -1;
 	for (i = 0; i < d->npass; i++)
 		if (dup2(high[i], 3 + i) == -1)	/* clears CLOEXEC */
@@ -280,13 +275,13 @@ daemon_spawn(struct daemon *d, const char *const args[])
 	d->pid = -1;
 	d->status = 0;
 	if (bin == NULL) {
-		seterr("ECHOD_BIN is not set (run through ctest)");
+		harness_seterr("ECHOD_BIN is not set (run through ctest)");
 		return -1;
 	}
 	for (slot = 0; slot < MAX_DAEMONS && spawned[slot] != 0; slot++)
 		;
 	if (slot == MAX_DAEMONS) {
-		seterr("more than %d daemons in one test", MAX_DAEMONS);
+		harness_seterr("more than %d daemons in one test", MAX_DAEMONS);
 		return -1;
 	}
 	argv[0] = bin;
@@ -305,11 +300,12 @@ daemon_spawn(struct daemon *d, const char *const args[])
 	    0600);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (errfd == -1 || outfd == -1 || nullfd == -1) {
-		seterr("cannot create %s: %s", d->errpath, strerror(errno));
+		harness_seterr("cannot create %s: %s", d->errpath,
+		    strerror(errno));
 		goto fail;
 	}
 	if ((pid = fork()) == -1) {
-		seterr("fork: %s", strerror(errno));
+		harness_seterr("fork: %s", strerror(errno));
 		goto fail;
 	}
 	if (pid == 0) {
@@ -391,8 +387,8 @@ daemon_wait_exit(struct daemon *d, int timeout_ms)
 
 	while (!reap(d)) {
 		if (harness_now_ms() >= deadline) {
-			seterr("echod (pid %d) still running after %d ms",
-			    (int)d->pid, timeout_ms);
+			harness_seterr("echod (pid %d) still running after "
+			    "%d ms", (int)d->pid, timeout_ms);
 			return -1;
 		}
 		nap(POLL_STEP_MS);
@@ -404,12 +400,12 @@ int
 daemon_signal(struct daemon *d, int sig)
 {
 	if (!daemon_alive(d)) {
-		seterr("echod already exited with code %d",
+		harness_seterr("echod already exited with code %d",
 		    daemon_exit_code(d));
 		return -1;
 	}
 	if (kill(d->pid, sig) == -1) {
-		seterr("kill %d: %s", (int)d->pid, strerror(errno));
+		harness_seterr("kill %d: %s", (int)d->pid, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -491,14 +487,15 @@ daemon_wait_log(struct daemon *d, const char *needle, int count,
 		if (daemon_log_count(d, needle) >= count)
 			return 0;
 		if (exited) {
-			seterr("echod exited with code %d before logging "
-			    "'%s' x%d; its stderr:\n%s", daemon_exit_code(d),
-			    needle, count, daemon_log_tail(d));
+			harness_seterr("echod exited with code %d before "
+			    "logging '%s' x%d; its stderr:\n%s",
+			    daemon_exit_code(d), needle, count,
+			    daemon_log_tail(d));
 			return -1;
 		}
 		if (harness_now_ms() >= deadline) {
-			seterr("no '%s' x%d in echod's stderr within %d ms; "
-			    "it holds:\n%s", needle, count, timeout_ms,
+			harness_seterr("no '%s' x%d in echod's stderr within "
+			    "%d ms; it holds:\n%s", needle, count, timeout_ms,
 			    daemon_log_tail(d));
 			return -1;
 		}
@@ -550,7 +547,7 @@ daemon_start(struct daemon *d, int nsock, const char *fmt, ...)
 		    strstr(daemon_log(d), "Address already in use") == NULL)
 			return -1;
 	}
-	seterr("no free port after %d tries", START_TRIES);
+	harness_seterr("no free port after %d tries", START_TRIES);
 	return -1;
 }
 
@@ -584,13 +581,13 @@ daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms)
 			return -1;
 		if ((p = strstr(line, "tcp clients ")) == NULL ||
 		    sscanf(p, "tcp clients %u now", &now) != 1) {
-			seterr("cannot parse the stats line: %s", line);
+			harness_seterr("cannot parse the stats line: %s", line);
 			return -1;
 		}
 		if (now == n)
 			return 0;
 		if (harness_now_ms() >= deadline) {
-			seterr("expected %u tcp clients within %d ms, "
+			harness_seterr("expected %u tcp clients within %d ms, "
 			    "the last stats say: %s", n, timeout_ms, line);
 			return -1;
 		}
@@ -631,565 +628,4 @@ proc_thread_count(pid_t pid)
 			break;
 	fclose(fp);
 	return n;
-}
-
-/* ---- sockets ---- */
-
-static socklen_t
-loopback(int family, int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET6) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		sin6->sin6_port = htons((uint16_t)port);
-		return sizeof(*sin6);
-	}
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin->sin_port = htons((uint16_t)port);
-	return sizeof(*sin);
-}
-
-static const char *
-family_name(int family)
-{
-	return family == AF_INET6 ? "[::1]" : "127.0.0.1";
-}
-
-/* A socket bound to the loopback; port 0 picks one.  fd, or -1. */
-static int
-bind_loopback(int family, int type, int port, int *bound)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = loopback(family, port, &ss);
-	int	 fd;
-
-	fd = socket(family, type | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
-		close(fd);
-		return -1;
-	}
-	if (bound != NULL)
-		*bound = ntohs(family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
-	return fd;
-}
-
-int
-harness_free_port(bool v6)
-{
-	int	 fd[4], port, try, i, n;
-
-	for (try = 0; try < 100; try++) {
-		for (i = 0; i < 4; i++)
-			fd[i] = -1;
-		fd[0] = bind_loopback(AF_INET, SOCK_STREAM, 0, &port);
-		n = 1;
-		if (fd[0] != -1) {
-			fd[n++] = bind_loopback(AF_INET, SOCK_DGRAM, port,
-			    NULL);
-			if (v6) {
-				fd[n++] = bind_loopback(AF_INET6, SOCK_STREAM,
-				    port, NULL);
-				fd[n++] = bind_loopback(AF_INET6, SOCK_DGRAM,
-				    port, NULL);
-			}
-		}
-		for (i = 0; i < n && fd[i] != -1; i++)
-			;
-		while (n-- > 0)
-			if (fd[n] != -1)
-				close(fd[n]);
-		if (i == (v6 ? 4 : 2))
-			return port;
-	}
-	seterr("no port free for TCP and UDP after 100 tries");
-	return -1;
-}
-
-bool
-harness_have_ipv6(void)
-{
-	int	 t, u;
-
-	t = bind_loopback(AF_INET6, SOCK_STREAM, 0, NULL);
-	u = bind_loopback(AF_INET6, SOCK_DGRAM, 0, NULL);
-	if (t != -1)
-		close(t);
-	if (u != -1)
-		close(u);
-	return t != -1 && u != -1;
-}
-
-int
-harness_occupy(int family, int type, int port)
-{
-	int	 fd;
-
-	if ((fd = bind_loopback(family, type, port, NULL)) == -1) {
-		seterr("bind %s %s:%d: %s", type == SOCK_STREAM ? "tcp" : "udp",
-		    family_name(family), port, strerror(errno));
-		return -1;
-	}
-	if (type == SOCK_STREAM && listen(fd, 8) == -1) {
-		seterr("listen: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-int
-harness_tcp_state_count(int port, int st)
-{
-	static const char *const tables[] = { "/proc/net/tcp",
-	    "/proc/net/tcp6" };
-	char	 line[512], local[64];
-	unsigned lport, state;
-	size_t	 i;
-	FILE	*fp;
-	int	 n = 0;
-
-	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if ((fp = fopen(tables[i], "r")) == NULL)
-			continue;
-		/* "  sl  local_address rem_address   st ...": hex fields. */
-		while (fgets(line, sizeof(line), fp) != NULL)
-			if (sscanf(line, " %*u: %63s %*s %x", local,
-			    &state) == 2 && strchr(local, ':') != NULL &&
-			    sscanf(strchr(local, ':') + 1, "%x", &lport) == 1 &&
-			    (int)lport == port && (int)state == st)
-				n++;
-		fclose(fp);
-	}
-	return n;
-}
-
-/* poll(2) one descriptor until deadline: revents, 0 on timeout, -1. */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long long left;
-	int	 rc;
-
-	for (;;) {
-		left = deadline - harness_now_ms();
-		if (left < 0)
-			left = 0;
-		rc = poll(&pfd, 1, (int)left);
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return rc;
-		return pfd.revents;
-	}
-}
-
-int
-tcp_connect(int family, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = loopback(family, port, &ss), elen;
-	int	 fd, err = 0, rc;
-
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		seterr("socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		if (errno != EINPROGRESS)
-			err = errno;
-		else {
-			rc = wait_fd(fd, POLLOUT,
-			    harness_now_ms() + HARNESS_IO_MS);
-			elen = sizeof(err);
-			if (rc == 0)
-				err = ETIMEDOUT;
-			else if (rc == -1 || getsockopt(fd, SOL_SOCKET,
-			    SO_ERROR, &err, &elen) == -1)
-				err = errno;
-		}
-	}
-	if (err != 0) {
-		close(fd);
-		errno = err;
-		seterr("connect to tcp %s:%d: %s", family_name(family), port,
-		    strerror(err));
-		return -1;
-	}
-	return fd;
-}
-
-void
-tcp_reset(int fd)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
-int
-sock_send_all(int fd, const void *buf, size_t len, int timeout_ms)
-{
-	long long deadline = harness_now_ms() + timeout_ms;
-	const char *p = buf;
-	size_t	 left = len;
-	ssize_t	 n;
-
-	while (left > 0) {
-		n = send(fd, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			p += n;
-			left -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR) {
-			seterr("send after %zu of %zu bytes: %s", len - left,
-			    len, strerror(errno));
-			return -1;
-		}
-		if (wait_fd(fd, POLLOUT, deadline) == 0) {
-			errno = ETIMEDOUT;
-			seterr("send stalled after %zu of %zu bytes for %d ms",
-			    len - left, len, timeout_ms);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
-sock_wait_closed(int fd, int timeout_ms)
-{
-	long long deadline = harness_now_ms() + timeout_ms;
-	char	 buf[512];
-	ssize_t	 n;
-
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == 0 || (n == -1 && (errno == ECONNRESET ||
-		    errno == EPIPE)))
-			return 0;
-		if (n > 0) {
-			seterr("expected the connection closed, got %zd "
-			    "bytes of data (\"%.*s\")", n,
-			    (int)(n > 16 ? 16 : n), buf);
-			return -1;
-		}
-		if (errno != EAGAIN && errno != EINTR) {
-			seterr("recv: %s", strerror(errno));
-			return -1;
-		}
-		if (wait_fd(fd, POLLIN, deadline) == 0) {
-			errno = ETIMEDOUT;
-			seterr("connection still open after %d ms", timeout_ms);
-			return -1;
-		}
-	}
-}
-
-int
-tcp_echo(int fd, const void *buf, size_t len)
-{
-	struct echo_job job = { .fd = fd, .data = buf, .len = len };
-
-	if (echo_run(&job, 1, HARNESS_IO_MS) != 0) {
-		seterr("tcp echo of %zu bytes: %s", len, job.why);
-		return -1;
-	}
-	return 0;
-}
-
-int
-udp_connect_from(int family, int lport, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int	 fd, size = SOCK_BUF;
-
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		seterr("socket: %s", strerror(errno));
-		return -1;
-	}
-	/* Capped at net.core.[rw]mem_max; stop-and-wait needs only 64 KiB. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	len = loopback(family, lport, &ss);
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
-		seterr("bind udp %s:%d: %s", family_name(family), lport,
-		    strerror(errno));
-		goto fail;
-	}
-	len = loopback(family, port, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		seterr("connect udp %s:%d: %s", family_name(family), port,
-		    strerror(errno));
-		goto fail;
-	}
-	return fd;
-fail:
-	size = errno;
-	close(fd);
-	errno = size;
-	return -1;
-}
-
-int
-udp_connect(int family, int port)
-{
-	return udp_connect_from(family, 0, port);
-}
-
-ssize_t
-udp_recv(int fd, void *buf, size_t size, int timeout_ms)
-{
-	long long deadline = harness_now_ms() + timeout_ms;
-	ssize_t	 n;
-
-	for (;;) {
-		/* MSG_TRUNC: the datagram's real length, even if cut. */
-		n = recv(fd, buf, size, MSG_DONTWAIT | MSG_TRUNC);
-		if (n >= 0)
-			return n;
-		if (errno != EAGAIN && errno != EINTR) {
-			seterr("udp recv: %s", strerror(errno));
-			return -1;
-		}
-		if (wait_fd(fd, POLLIN, deadline) == 0) {
-			errno = ETIMEDOUT;
-			seterr("no datagram within %d ms", timeout_ms);
-			return -1;
-		}
-	}
-}
-
-/* Index of the first byte where a and b differ; len if none. */
-static size_t
-first_diff(const unsigned char *a, const unsigned char *b, size_t len)
-{
-	size_t	 i;
-
-	/* memcmp() first: sanitizers check it in bulk, not per byte. */
-	if (memcmp(a, b, len) == 0)
-		return len;
-	for (i = 0; i < len && a[i] == b[i]; i++)
-		;
-	return i;
-}
-
-int
-udp_echo(int fd, const void *buf, size_t len)
-{
-	return udp_echo_wait(fd, buf, len, HARNESS_IO_MS);
-}
-
-int
-udp_echo_retry(int fd, const void *buf, size_t len, int tries)
-{
-	while (tries-- > 0)
-		if (udp_echo_wait(fd, buf, len, 500) == 0)
-			return 0;
-	return -1;
-}
-
-int
-udp_echo_wait(int fd, const void *buf, size_t len, int timeout_ms)
-{
-	static unsigned char reply[65536];
-	long long deadline = harness_now_ms() + timeout_ms;
-	ssize_t	 n;
-	size_t	 at;
-
-	while ((n = send(fd, buf, len, MSG_DONTWAIT)) == -1 &&
-	    (errno == EAGAIN || errno == EINTR))
-		if (wait_fd(fd, POLLOUT, deadline) == 0)
-			break;
-	if (n != (ssize_t)len) {
-		seterr("udp send of %zu bytes: %s", len, n == -1 ?
-		    strerror(errno) : "short");
-		return -1;
-	}
-	if ((n = udp_recv(fd, reply, sizeof(reply), timeout_ms)) == -1) {
-		seterr("udp echo of %zu bytes: %s", len, strerror(errno));
-		return -1;
-	}
-	if ((size_t)n != len) {
-		seterr("udp echo: sent %zu bytes, got a %zd-byte reply", len,
-		    n);
-		return -1;
-	}
-	if ((at = first_diff(buf, reply, len)) != len) {
-		seterr("udp echo of %zu bytes: byte %zu differs (sent 0x%02x, "
-		    "got 0x%02x)", len, at, ((const unsigned char *)buf)[at],
-		    reply[at]);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- the echo engine ---- */
-
-static void __attribute__((format(printf, 2, 3)))
-job_fail(struct echo_job *j, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(j->why, sizeof(j->why), fmt, ap);
-	va_end(ap);
-	j->failed = j->done = true;
-}
-
-static void
-job_send(struct echo_job *j)
-{
-	size_t	 chunk = j->len - j->sent;
-	ssize_t	 n;
-
-	if (chunk > SEND_CHUNK)
-		chunk = SEND_CHUNK;
-	n = send(j->fd, j->data + j->sent, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			job_fail(j, "send after %zu of %zu bytes: %s", j->sent,
-			    j->len, strerror(errno));
-		return;
-	}
-	j->sent += (size_t)n;
-	if (j->sent == j->len && j->shut_wr && shutdown(j->fd, SHUT_WR) == -1)
-		job_fail(j, "shutdown: %s", strerror(errno));
-}
-
-static void
-job_recv(struct echo_job *j, unsigned char *buf, size_t size)
-{
-	ssize_t	 n;
-	size_t	 at;
-
-	n = recv(j->fd, buf, size, MSG_DONTWAIT);
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			job_fail(j, "recv after %zu of %zu bytes: %s", j->rcvd,
-			    j->len, strerror(errno));
-		return;
-	}
-	if (n == 0) {
-		if (j->shut_wr && j->rcvd == j->len)
-			j->done = true;
-		else
-			job_fail(j, "EOF after %zu of %zu bytes", j->rcvd,
-			    j->len);
-		return;
-	}
-	if ((size_t)n > j->len - j->rcvd) {
-		job_fail(j, "%zu bytes echoed, only %zu sent",
-		    j->rcvd + (size_t)n, j->len);
-		return;
-	}
-	if ((at = first_diff(j->data + j->rcvd, buf, (size_t)n)) !=
-	    (size_t)n) {
-		job_fail(j, "byte %zu differs: sent 0x%02x, got 0x%02x",
-		    j->rcvd + at, j->data[j->rcvd + at], buf[at]);
-		return;
-	}
-	j->rcvd += (size_t)n;
-	if (j->reset_at > 0 && j->rcvd >= j->reset_at) {
-		tcp_reset(j->fd);
-		j->fd = -1;
-		j->done = true;
-	} else if (j->rcvd == j->len && !j->shut_wr)
-		j->done = true;
-}
-
-size_t
-echo_run(struct echo_job *jobs, size_t n, int timeout_ms)
-{
-	static unsigned char buf[64 * 1024];
-	long long deadline = harness_now_ms() + timeout_ms, left;
-	struct pollfd *pfd;
-	size_t	*idx, i, k, active, failed = 0;
-	int	 rc;
-
-	for (i = 0; i < n; i++) {
-		jobs[i].sent = jobs[i].rcvd = 0;
-		jobs[i].done = jobs[i].failed = false;
-		jobs[i].why[0] = '\0';
-	}
-	if (n == 0)
-		return 0;
-	pfd = calloc(n, sizeof(*pfd));
-	idx = calloc(n, sizeof(*idx));
-	if (pfd == NULL || idx == NULL) {
-		for (i = 0; i < n; i++)
-			job_fail(&jobs[i], "out of memory");
-		free(pfd);
-		free(idx);
-		return n;
-	}
-	for (i = 0; i < n; i++) {
-		struct echo_job *j = &jobs[i];
-
-		if (j->len == 0 && j->shut_wr &&
-		    shutdown(j->fd, SHUT_WR) == -1)
-			job_fail(j, "shutdown: %s", strerror(errno));
-		else if (j->len == 0 && !j->shut_wr)
-			j->done = true;
-	}
-	for (;;) {
-		active = 0;
-		for (i = 0; i < n; i++) {
-			if (jobs[i].done)
-				continue;
-			pfd[active].fd = jobs[i].fd;
-			pfd[active].events = POLLIN |
-			    (jobs[i].sent < jobs[i].len ? POLLOUT : 0);
-			idx[active++] = i;
-		}
-		if (active == 0)
-			break;
-		if ((left = deadline - harness_now_ms()) <= 0) {
-			for (k = 0; k < active; k++) {
-				struct echo_job *j = &jobs[idx[k]];
-
-				job_fail(j, "timed out after %d ms: %zu of %zu "
-				    "bytes sent, %zu echoed", timeout_ms,
-				    j->sent, j->len, j->rcvd);
-			}
-			break;
-		}
-		rc = poll(pfd, active, (int)left);
-		if (rc == -1 && errno != EINTR) {
-			for (k = 0; k < active; k++)
-				job_fail(&jobs[idx[k]], "poll: %s",
-				    strerror(errno));
-			break;
-		}
-		for (k = 0; rc > 0 && k < active; k++) {
-			struct echo_job *j = &jobs[idx[k]];
-
-			if (pfd[k].revents & POLLOUT)
-				job_send(j);
-			if (!j->done &&
-			    (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
-				job_recv(j, buf, sizeof(buf));
-		}
-	}
-	for (i = 0; i < n; i++)
-		if (jobs[i].failed)
-			failed++;
-	free(pfd);
-	free(idx);
-	return failed;
 }

@@ -42,6 +42,8 @@ struct daemon {
 };
 #define DAEMON_INIT	{ .pid = -1 }
 
+/* ---- harness.c: temp files, data, the daemon process ---- */
+
 /* Describes the last failure of a harness function. */
 const char *harness_error(void);
 /* Create the temp directory; call once in main() before running tests. */
@@ -62,15 +64,6 @@ int	harness_write_file(const char *path, const char *fmt, ...)
 uint64_t harness_rand(uint64_t *state);
 /* Fill buf with pseudo-random bytes from seed (NULs included). */
 void	harness_fill(void *buf, size_t len, uint64_t seed);
-
-/*
- * A port free on 127.0.0.1 for both TCP and UDP (and on ::1 when v6), found
- * by binding port 0.  It may be taken again before echod binds it, so
- * daemon_start() retries on exit 71.  The port, or -1.
- */
-int	harness_free_port(bool v6);
-/* True when TCP and UDP sockets can be bound to [::1]. */
-bool	harness_have_ipv6(void);
 
 /*
  * Run ECHOD_BIN with args (NULL-terminated, without argv[0]).  The child
@@ -127,6 +120,17 @@ void	daemon_free(struct daemon *d);
 /* Descriptors and threads of a process, from /proc; -1 on error. */
 int	proc_fd_count(pid_t pid);
 int	proc_thread_count(pid_t pid);
+
+/* ---- harness_net.c: ports and client sockets ---- */
+
+/*
+ * A port free on 127.0.0.1 for both TCP and UDP (and on ::1 when v6), found
+ * by binding port 0.  It may be taken again before echod binds it, so
+ * daemon_start() retries on exit 71.  The port, or -1.
+ */
+int	harness_free_port(bool v6);
+/* True when TCP and UDP sockets can be bound to [::1]. */
+bool	harness_have_ipv6(void);
 
 /*
  * Client sockets are non-blocking and CLOEXEC; every helper waits with
