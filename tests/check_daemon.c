@@ -554,7 +554,6 @@ START_TEST(test_udp_sweep)
 }
 END_TEST
 
-/* Two senders interleaved: each gets its own datagrams back, in order. */
 /*
  * On a wildcard socket, the reply must leave from the address the datagram
  * was sent to: a client connected to 127.0.0.2 accepts datagrams from
@@ -584,6 +583,7 @@ START_TEST(test_udp_reply_source)
 }
 END_TEST
 
+/* Two senders interleaved: each gets its own datagrams back, in order. */
 START_TEST(test_udp_two_sockets)
 {
 	enum { ROUNDS = 300, BURST = 3, MAXLEN = 3000 };
