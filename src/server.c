@@ -150,11 +150,11 @@ rebind(struct server *srv, const struct echod_config *next)
 	int	 rc;
 
 	udp_service_stop(&srv->udp_service);
-	rc = listeners_apply(&srv->sockets, next);
 	/* On failure the old sockets are intact: serve them again. */
+	rc = listeners_apply(&srv->sockets, next);
 	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
 	    srv->sockets.nudp, &srv->stats, next->udp_loop_guard) == -1)
-		rc = -1;
+		log_errx("reload: udp is not served until the next reload");
 	return rc;
 }
 

@@ -100,7 +100,7 @@ START_TEST(test_notify_lifecycle)
 	ck_assert_msg(await_notify(nfd, "READY=1", msg, sizeof(msg),
 	    HARNESS_IO_MS) == 0, "no READY=1 after the reload");
 	/* The reload kept the client. */
-	ck_assert_msg(tcp_echo(tfd, "y", 1) == 0, "%s", harness_error());
+	echo_ok(tfd, "y", 1);
 
 	ck_assert_int_eq(daemon_signal(&d, SIGTERM), 0);
 	ck_assert_msg(await_notify(nfd, "STOPPING=1", msg, sizeof(msg),
@@ -152,12 +152,10 @@ START_TEST(test_activation_serves_passed_sockets)
 
 	tfd = tcp_connect(AF_INET, port);
 	ck_assert_msg(tfd != -1, "%s", harness_error());
-	ck_assert_msg(tcp_echo(tfd, "activated", 9) == 0, "%s",
-	    harness_error());
+	echo_ok(tfd, "activated", 9);
 	ufd = udp_connect(AF_INET, port);
 	ck_assert_msg(ufd != -1, "%s", harness_error());
-	ck_assert_msg(udp_echo(ufd, "datagram", 8) == 0, "%s",
-	    harness_error());
+	udp_echo_ok(ufd, "datagram", 8);
 
 	/* Socket keys changed on reload: reported, sockets kept. */
 	ck_assert_int_eq(harness_write_file(conf, "port = 2\nmax_clients = "
@@ -167,8 +165,8 @@ START_TEST(test_activation_serves_passed_sockets)
 	    "activation", 1, HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
 	ck_assert_msg(daemon_wait_log(&d, "applied (max_clients 7", 1,
 	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
-	ck_assert_msg(tcp_echo(tfd, "still", 5) == 0, "%s", harness_error());
-	ck_assert_msg(udp_echo(ufd, "still", 5) == 0, "%s", harness_error());
+	echo_ok(tfd, "still", 5);
+	udp_echo_ok(ufd, "still", 5);
 
 	stop_ok(&d, SIGTERM);
 	close(tfd);

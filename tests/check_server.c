@@ -26,7 +26,7 @@ client(int port)
 	int	 fd = tcp_connect(AF_INET, port);
 
 	ck_assert_msg(fd != -1, "%s", harness_error());
-	ck_assert_msg(tcp_echo(fd, "hello", 5) == 0, "%s", harness_error());
+	echo_ok(fd, "hello", 5);
 	return fd;
 }
 
@@ -57,8 +57,8 @@ START_TEST(test_reload_max_clients_keeps_clients)
 	reload(&d, "applied (max_clients 2", d.port, CONF_LOCAL
 	    "max_clients = 2\n");
 	/* Both survive the reload; a third is now over the limit. */
-	ck_assert_msg(tcp_echo(a, "a", 1) == 0, "%s", harness_error());
-	ck_assert_msg(tcp_echo(b, "b", 1) == 0, "%s", harness_error());
+	echo_ok(a, "a", 1);
+	echo_ok(b, "b", 1);
 	c = tcp_connect(AF_INET, d.port);
 	ck_assert_msg(c != -1, "%s", harness_error());
 	ck_assert_msg(sock_wait_closed(c, HARNESS_IO_MS) == 0,
@@ -85,7 +85,7 @@ START_TEST(test_reload_invalid_keeps_config)
 	ck_assert_msg(strstr(daemon_log(&d), want) != NULL, "no '%s' in %s",
 	    want, daemon_log_tail(&d));
 	ck_assert(daemon_alive(&d));
-	ck_assert_msg(tcp_echo(a, "still", 5) == 0, "%s", harness_error());
+	echo_ok(a, "still", 5);
 	close(a);
 	ck_assert_msg(daemon_wait_clients(&d, 0, HARNESS_IO_MS) == 0, "%s",
 	    harness_error());
@@ -107,11 +107,11 @@ START_TEST(test_reload_rebinds_port)
 	reload(&d, "applied", newport, CONF_LOCAL);
 	ck_assert_int_eq(daemon_log_count(&d, "closing tcp 127.0.0.1:"), 1);
 	/* The connected client stays; new ones go to the new port. */
-	ck_assert_msg(tcp_echo(a, "kept", 4) == 0, "%s", harness_error());
+	echo_ok(a, "kept", 4);
 	b = client(newport);
 	u = udp_connect(AF_INET, newport);
 	ck_assert_msg(u != -1, "%s", harness_error());
-	ck_assert_msg(udp_echo(u, "dgram", 5) == 0, "%s", harness_error());
+	udp_echo_ok(u, "dgram", 5);
 	ck_assert_int_eq(tcp_connect(AF_INET, d.port), -1);
 	close(a);
 	close(b);
