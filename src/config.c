@@ -7,13 +7,17 @@
  */
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <confuse.h>
 
@@ -24,27 +28,68 @@
 #define CONFIG_BUF_NAME	"(string)"
 #define CONFIG_MAX_BYTES	1048576	/* 1 MiB: no config is larger */
 
-struct int_range {
-	const char	*key;
+/* How a key's value is stored in struct echod_config. */
+enum key_kind {
+	KEY_INT,		/* int, within [min, max] */
+	KEY_BOOL,		/* bool */
+	KEY_LEVEL,		/* int log level, named in the file */
+	KEY_LISTEN,		/* the listen[] address list */
+};
+
+/*
+ * Every key: its libconfuse option (whose default is the contract), where
+ * it lives, its range, and whether it describes the sockets (a change
+ * rebinds; systemd's sockets ignore it).  This table is the one list of
+ * keys: the schema, the validators, the copy, -T and reload read it.
+ */
+struct config_key {
+	cfg_opt_t	 opt;
+	enum key_kind	 kind;
+	size_t		 offset;
 	long		 min;
 	long		 max;
+	bool		 socket;
 };
 
-static const struct int_range int_ranges[] = {
-	{ "port",		1, 65535 },
-	{ "backlog",		1, INT_MAX },
-	{ "max_clients",	1, ECHOD_MAX_CLIENTS_LIMIT },
-	{ "idle_timeout",	0, INT_MAX },
+#define OFF(member)	offsetof(struct echod_config, member)
+
+static const struct config_key keys[] = {
+	{ CFG_INT("port", 7, CFGF_NONE), KEY_INT, OFF(port), 1, 65535,
+	    true },
+	{ CFG_INT("backlog", 4096, CFGF_NONE), KEY_INT, OFF(backlog), 1,
+	    INT_MAX, true },
+	{ CFG_BOOL("reuseaddr", cfg_true, CFGF_NONE), KEY_BOOL,
+	    OFF(reuseaddr), 0, 0, true },
+	{ CFG_BOOL("freebind", cfg_false, CFGF_NONE), KEY_BOOL,
+	    OFF(freebind), 0, 0, true },
+	{ CFG_STR_LIST("listen", "{\"0.0.0.0\", \"::\"}", CFGF_NONE),
+	    KEY_LISTEN, OFF(listen), 1, ECHOD_MAX_LISTEN, true },
+	{ CFG_BOOL("tcp", cfg_true, CFGF_NONE), KEY_BOOL, OFF(tcp), 0, 0,
+	    true },
+	{ CFG_BOOL("udp", cfg_true, CFGF_NONE), KEY_BOOL, OFF(udp), 0, 0,
+	    true },
+	{ CFG_INT("max_clients", 1024, CFGF_NONE), KEY_INT,
+	    OFF(max_clients), 1, ECHOD_MAX_CLIENTS_LIMIT, false },
+	{ CFG_INT("idle_timeout", 0, CFGF_NONE), KEY_INT,
+	    OFF(idle_timeout), 0, INT_MAX, false },
+	{ CFG_INT("tcp_keepalive", ECHOD_DEFAULT_KEEPALIVE, CFGF_NONE),
+	    KEY_INT, OFF(tcp_keepalive), 0, ECHOD_MAX_KEEPALIVE, false },
+	{ CFG_STR("log_level", "info", CFGF_NONE), KEY_LEVEL,
+	    OFF(log_level), 0, 0, false },
+	{ CFG_BOOL("udp_loop_guard", cfg_true, CFGF_NONE), KEY_BOOL,
+	    OFF(udp_loop_guard), 0, 0, false },
 };
 
-static const struct int_range *
-int_range_find(const char *key)
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+static const struct config_key *
+key_find(const char *name)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]); i++)
-		if (strcmp(int_ranges[i].key, key) == 0)
-			return &int_ranges[i];
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].opt.name, name) == 0)
+			return &keys[i];
 	return NULL;
 }
 
@@ -55,33 +100,51 @@ int_range_find(const char *key)
 static int
 validate_int(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const struct int_range *r = int_range_find(opt->name);
+	const struct config_key *k = key_find(opt->name);
 	long	 v = cfg_opt_getnint(opt, 0);
 
-	if (r != NULL && (v < r->min || v > r->max)) {
+	if (k != NULL && (v < k->min || v > k->max)) {
 		cfg_error(cfg, "%s %ld out of range %ld..%ld", opt->name, v,
-		    r->min, r->max);
+		    k->min, k->max);
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * libconfuse calls this once per element as the list grows: check only the
+ * newest one against the limit, the syntax and the ones before it, so a
+ * list costs linear time and parsing stops at the first element too many.
+ */
 static int
 validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss, prev;
+	unsigned n = cfg_opt_size(opt), i;
+	socklen_t len, plen;
 	const char *text;
-	socklen_t len;
-	unsigned i;
 
-	for (i = 0; i < cfg_opt_size(opt); i++) {
-		text = cfg_opt_getnstr(opt, i);
-		if (net_parse_addr(text, 0, &ss, &len) == 0)
-			continue;
+	if (n == 0)
+		return 0;
+	if (n > ECHOD_MAX_LISTEN) {
+		cfg_error(cfg, "%s: more than %d addresses", opt->name,
+		    ECHOD_MAX_LISTEN);
+		return -1;
+	}
+	text = cfg_opt_getnstr(opt, n - 1);
+	if (net_parse_addr(text, 0, &ss, &len) == -1) {
 		cfg_error(cfg, "%s: '%.64s' is not an IPv4 or IPv6 address "
 		    "literal (e.g. \"0.0.0.0\", \"::\", \"127.0.0.1\")",
 		    opt->name, text);
 		return -1;
+	}
+	for (i = 0; i + 1 < n; i++) {
+		if (net_parse_addr(cfg_opt_getnstr(opt, i), 0, &prev,
+		    &plen) == 0 && plen == len && memcmp(&prev, &ss, len) == 0) {
+			cfg_error(cfg, "%s: address '%s' is given twice",
+			    opt->name, text);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -115,30 +178,27 @@ config_error(cfg_t *cfg, const char *fmt, va_list ap)
 static cfg_t *
 config_schema(void)
 {
-	/* Defaults here are the contract; conf/echod.conf mirrors them. */
-	static cfg_opt_t opts[] = {
-		CFG_INT("port", 7, CFGF_NONE),
-		CFG_INT("backlog", 4096, CFGF_NONE),
-		CFG_BOOL("reuseaddr", cfg_true, CFGF_NONE),
-		CFG_STR_LIST("listen", "{\"0.0.0.0\", \"::\"}", CFGF_NONE),
-		CFG_BOOL("tcp", cfg_true, CFGF_NONE),
-		CFG_BOOL("udp", cfg_true, CFGF_NONE),
-		CFG_INT("max_clients", 1024, CFGF_NONE),
-		CFG_INT("idle_timeout", 0, CFGF_NONE),
-		CFG_STR("log_level", "info", CFGF_NONE),
-		CFG_BOOL("udp_loop_guard", cfg_true, CFGF_NONE),
-		CFG_END()
+	static const cfg_validate_callback_t validators[] = {
+		[KEY_INT] = validate_int,
+		[KEY_BOOL] = NULL,
+		[KEY_LEVEL] = validate_log_level,
+		[KEY_LISTEN] = validate_listen,
 	};
+	cfg_opt_t opts[NKEYS + 1], end = CFG_END();
 	cfg_t	*cfg;
 	size_t	 i;
 
+	for (i = 0; i < NKEYS; i++)
+		opts[i] = keys[i].opt;
+	opts[NKEYS] = end;
+	/* cfg_init() copies the options, so a stack array is enough. */
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
 		return NULL;
 	cfg_set_error_function(cfg, config_error);
-	for (i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]); i++)
-		cfg_set_validate_func(cfg, int_ranges[i].key, validate_int);
-	cfg_set_validate_func(cfg, "listen", validate_listen);
-	cfg_set_validate_func(cfg, "log_level", validate_log_level);
+	for (i = 0; i < NKEYS; i++)
+		if (validators[keys[i].kind] != NULL)
+			cfg_set_validate_func(cfg, keys[i].opt.name,
+			    validators[keys[i].kind]);
 	return cfg;
 }
 
@@ -146,61 +206,149 @@ config_schema(void)
 static int
 config_check(const struct echod_config *c, const char *name)
 {
-	struct sockaddr_storage a, b;
-	socklen_t alen, blen;
-	size_t	 i, j;
-
 	if (!c->tcp && !c->udp) {
 		log_errx("%s: tcp and udp are both false: nothing to serve",
 		    name);
 		return -1;
 	}
-	for (i = 0; i < c->nlisten; i++) {
-		if (net_parse_addr(c->listen[i], 0, &a, &alen) == -1)
-			return -1;	/* the validator has said why */
-		for (j = 0; j < i; j++) {
-			if (net_parse_addr(c->listen[j], 0, &b, &blen) == -1)
-				return -1;
-			if (alen == blen && memcmp(&a, &b, alen) == 0) {
-				log_errx("%s: listen: address '%s' is given "
-				    "twice", name, c->listen[i]);
-				return -1;
-			}
-		}
-	}
 	return 0;
+}
+
+static void *
+field(struct echod_config *c, const struct config_key *k)
+{
+	return (char *)c + k->offset;
+}
+
+static const void *
+cfield(const struct echod_config *c, const struct config_key *k)
+{
+	return (const char *)c + k->offset;
 }
 
 static int
 config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 {
-	size_t	 i, n = cfg_size(cfg, "listen");
+	const struct config_key *k;
+	const char *key;
+	size_t	 j, n;
 
-	if (n == 0) {
-		log_errx("%s: listen: the list is empty; give at least one "
-		    "address", name);
-		return -1;
-	}
-	if (n > ECHOD_MAX_LISTEN) {
-		log_errx("%s: listen: %zu addresses, at most %d allowed", name,
-		    n, ECHOD_MAX_LISTEN);
-		return -1;
-	}
 	memset(c, 0, sizeof(*c));
-	c->port = (int)cfg_getint(cfg, "port");
-	c->backlog = (int)cfg_getint(cfg, "backlog");
-	c->reuseaddr = cfg_getbool(cfg, "reuseaddr");
-	c->tcp = cfg_getbool(cfg, "tcp");
-	c->udp = cfg_getbool(cfg, "udp");
-	c->max_clients = (int)cfg_getint(cfg, "max_clients");
-	c->idle_timeout = (int)cfg_getint(cfg, "idle_timeout");
-	c->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
-	c->udp_loop_guard = cfg_getbool(cfg, "udp_loop_guard");
-	c->nlisten = n;
-	for (i = 0; i < n; i++)
-		snprintf(c->listen[i], sizeof(c->listen[i]), "%s",
-		    cfg_getnstr(cfg, "listen", i));
+	for (k = keys; k < keys + NKEYS; k++) {
+		key = k->opt.name;
+		switch (k->kind) {
+		case KEY_INT:
+			*(int *)field(c, k) = (int)cfg_getint(cfg, key);
+			break;
+		case KEY_BOOL:
+			*(bool *)field(c, k) = cfg_getbool(cfg, key);
+			break;
+		case KEY_LEVEL:
+			*(int *)field(c, k) = log_level_parse(cfg_getstr(cfg,
+			    key));
+			break;
+		case KEY_LISTEN:
+			/* The validator capped it; an empty list is legal syntax. */
+			if ((n = cfg_size(cfg, key)) == 0) {
+				log_errx("%s: %s: the list is empty; give at "
+				    "least one address", name, key);
+				return -1;
+			}
+			c->nlisten = n;
+			for (j = 0; j < n && j < ECHOD_MAX_LISTEN; j++)
+				snprintf(c->listen[j], sizeof(c->listen[j]),
+				    "%s", cfg_getnstr(cfg, key, j));
+			break;
+		}
+	}
 	return 0;
+}
+
+bool
+config_sockets_differ(const struct echod_config *a,
+    const struct echod_config *b)
+{
+	const struct config_key *k;
+	size_t	 i;
+
+	for (k = keys; k < keys + NKEYS; k++) {
+		if (!k->socket)
+			continue;
+		switch (k->kind) {
+		case KEY_INT:
+		case KEY_LEVEL:
+			if (*(const int *)cfield(a, k) !=
+			    *(const int *)cfield(b, k))
+				return true;
+			break;
+		case KEY_BOOL:
+			if (*(const bool *)cfield(a, k) !=
+			    *(const bool *)cfield(b, k))
+				return true;
+			break;
+		case KEY_LISTEN:
+			if (a->nlisten != b->nlisten)
+				return true;
+			for (i = 0; i < a->nlisten; i++)
+				if (strcmp(a->listen[i], b->listen[i]) != 0)
+					return true;
+			break;
+		}
+	}
+	return false;
+}
+
+const char *
+config_socket_keys(void)
+{
+	static char names[256];
+	size_t	 len = 0, i;
+	int	 n;
+
+	/* Built once, from the main thread, before any reload. */
+	if (names[0] != '\0')
+		return names;
+	for (i = 0; i < NKEYS; i++) {
+		if (!keys[i].socket)
+			continue;
+		n = snprintf(names + len, sizeof(names) - len, "%s%s",
+		    len > 0 ? ", " : "", keys[i].opt.name);
+		if (n > 0 && (size_t)n < sizeof(names) - len)
+			len += (size_t)n;
+	}
+	return names;
+}
+
+int
+config_print(const struct echod_config *c, FILE *fp)
+{
+	const struct config_key *k;
+	size_t	 i;
+
+	for (k = keys; k < keys + NKEYS; k++) {
+		switch (k->kind) {
+		case KEY_INT:
+			fprintf(fp, "%s = %d\n", k->opt.name,
+			    *(const int *)cfield(c, k));
+			break;
+		case KEY_BOOL:
+			fprintf(fp, "%s = %s\n", k->opt.name,
+			    *(const bool *)cfield(c, k) ? "true" : "false");
+			break;
+		case KEY_LEVEL:
+			fprintf(fp, "%s = \"%s\"\n", k->opt.name,
+			    log_level_name(*(const int *)cfield(c, k)));
+			break;
+		case KEY_LISTEN:
+			fprintf(fp, "%s = {", k->opt.name);
+			for (i = 0; i < c->nlisten; i++)
+				fprintf(fp, "%s\"%s\"", i > 0 ? ", " : "",
+				    c->listen[i]);
+			fprintf(fp, "}\n");
+			break;
+		}
+	}
+	return fflush(fp) == 0 && !ferror(fp) ? 0 : -1;
 }
 
 /*
@@ -252,39 +400,75 @@ strip_comments(char *p, size_t len, const char *name)
 	return 0;
 }
 
-/* Read all of path (at most CONFIG_MAX_BYTES) into a new NUL-ended buffer. */
+static const char *
+file_type(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a fifo";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a regular file";
+}
+
+/*
+ * Read all of path (at most CONFIG_MAX_BYTES) into a new NUL-ended buffer.
+ * Only a regular file: a fifo or a device could block the main loop for
+ * ever, so it is opened O_NONBLOCK and refused after fstat(2), unread.
+ * On failure errno is EINVAL when the bytes are not a config file (too
+ * large), else the reason the file could not be read; logged either way.
+ */
 static char *
 read_file(const char *path, size_t *len)
 {
 	struct stat st;
 	char	*buf = NULL;
-	FILE	*fp;
-	size_t	 n;
+	size_t	 n = 0;
+	ssize_t	 r;
+	int	 fd, saved;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		log_err("%s", path);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
+		log_err("cannot read %s", path);
 		return NULL;
 	}
-	if (fstat(fileno(fp), &st) == -1) {
-		log_err("%s", path);
+	if (fstat(fd, &st) == -1) {
+		log_err("cannot read %s", path);
 		goto out;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		log_errx("%s: is a directory", path);
+	/* /dev/null is the usual way to say "the built-in defaults". */
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+		st.st_size = 0;
+	else if (!S_ISREG(st.st_mode)) {
+		log_errx("cannot read %s: %s, not a regular file", path,
+		    file_type(st.st_mode));
+		errno = EPERM;
 		goto out;
 	}
 	if ((buf = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
-		log_err("%s", path);
+		log_err("cannot read %s", path);
 		goto out;
 	}
-	n = fread(buf, 1, CONFIG_MAX_BYTES + 1, fp);
-	if (ferror(fp)) {
-		log_err("%s", path);
-		goto fail;
+	/* One byte more than allowed tells a file that is too large. */
+	while (S_ISREG(st.st_mode) && n < CONFIG_MAX_BYTES + 1) {
+		r = read(fd, buf + n, CONFIG_MAX_BYTES + 1 - n);
+		if (r == 0)
+			break;
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			log_err("cannot read %s", path);
+			goto fail;
+		}
+		n += (size_t)r;
 	}
 	if (n > CONFIG_MAX_BYTES) {
 		log_errx("%s: larger than %d bytes; not a config file?", path,
 		    CONFIG_MAX_BYTES);
+		errno = EINVAL;
 		goto fail;
 	}
 	buf[n] = '\0';
@@ -294,8 +478,26 @@ fail:
 	free(buf);
 	buf = NULL;
 out:
-	fclose(fp);
+	saved = errno;
+	close(fd);
+	errno = saved;
 	return buf;
+}
+
+/* A NUL byte would end libconfuse's string early: refuse the file. */
+static int
+reject_nul(const char *text, size_t len, const char *name)
+{
+	const char *nul = memchr(text, '\0', len), *p;
+	int	 line = 1;
+
+	if (nul == NULL)
+		return 0;
+	for (p = text; p < nul; p++)
+		if (*p == '\n')
+			line++;
+	log_errx("%s:%d: NUL byte: not a text file", name, line);
+	return -1;
 }
 
 /* Parse text (len bytes, named name in messages) into c, or leave c be. */
@@ -306,9 +508,11 @@ config_parse(struct echod_config *c, const char *name, char *text,
 	struct echod_config tmp;
 	cfg_t	*cfg;
 	FILE	*fp;
-	int	 rc = -1, ret;
+	int	 rc = -1, ret, saved;
 
-	if (strip_comments(text, len, name) == -1)
+	errno = EINVAL;
+	if (reject_nul(text, len, name) == -1 ||
+	    strip_comments(text, len, name) == -1)
 		return -1;
 	if ((cfg = config_schema()) == NULL) {
 		log_err("%s: cannot initialise the parser", name);
@@ -328,15 +532,20 @@ config_parse(struct echod_config *c, const char *name, char *text,
 		}
 		ret = cfg_parse_fp(cfg, fp);
 		fclose(fp);
+		/* config_error() has said where and why. */
+		errno = EINVAL;
 		if (ret != CFG_SUCCESS)
-			goto out; /* config_error() has said where and why */
+			goto out;
 	}
+	errno = EINVAL;
 	if (config_copy(&tmp, cfg, name) == -1 || config_check(&tmp, name) == -1)
 		goto out;
 	*c = tmp;
 	rc = 0;
 out:
+	saved = errno;
 	cfg_free(cfg);
+	errno = saved;
 	return rc;
 }
 

@@ -50,9 +50,10 @@ listener_open(struct listener *l, int type, const struct sockaddr_storage *ss,
 
 	if (type == SOCK_STREAM)
 		fd = net_tcp_listen((const struct sockaddr *)ss, len,
-		    cfg->backlog, cfg->reuseaddr);
+		    cfg->backlog, cfg->reuseaddr, cfg->freebind);
 	else
-		fd = net_udp_bind((const struct sockaddr *)ss, len);
+		fd = net_udp_bind((const struct sockaddr *)ss, len,
+		    cfg->freebind);
 	if (fd == -1) {
 		log_err("cannot bind %s %s", proto_name(type), net_format_addr(
 		    (const struct sockaddr *)ss, addr, sizeof(addr)));
@@ -75,34 +76,23 @@ find_open(const struct listener *old, size_t n,
 	return -1;
 }
 
-/* A kept TCP listener takes a new backlog or SO_REUSEADDR in place. */
-static void
-retune_tcp(const struct listener *l, const struct echod_config *cfg)
-{
-	int	 on = cfg->reuseaddr;
-
-	if (listen(l->fd, cfg->backlog) == -1)
-		log_warn("%s: cannot change the backlog", l->name);
-	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
-		log_warn("%s: cannot change SO_REUSEADDR", l->name);
-}
-
 /*
  * Fill want[] with the sockets of one protocol cfg asks for, reusing
- * old[] where the address matches (marked in kept[]).  On failure close
- * what this call opened.
+ * old[] where the address matches (marked in kept[]) and opening the rest
+ * (marked in fresh[]).  On failure close what this call opened.
  */
 static int
-plan(struct listener *want, size_t *nwant, const struct listener *old,
-    size_t nold, bool *kept, int type, const struct echod_config *cfg)
+plan(struct listener *want, size_t *nwant, bool *fresh,
+    const struct listener *old, size_t nold, bool *kept, int type,
+    const struct echod_config *cfg)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	size_t	 i, n = 0;
-	bool	 fresh[ECHOD_MAX_LISTEN] = { false };
 	int	 j;
 
 	for (i = 0; i < cfg->nlisten; i++) {
+		fresh[n] = false;
 		if (net_parse_addr(cfg->listen[i], cfg->port, &ss, &len) == -1) {
 			log_err("listen '%s'", cfg->listen[i]);
 			goto fail;
@@ -139,30 +129,69 @@ close_dropped(const struct listener *old, size_t n, const bool *kept)
 }
 
 int
-listeners_apply(struct listeners *ls, const struct echod_config *cfg)
+listeners_prepare(const struct listeners *ls, const struct echod_config *cfg,
+    struct listeners_change *ch)
 {
-	struct listeners next = { .ntcp = 0, .nudp = 0 };
-	bool	 kept_tcp[ECHOD_MAX_LISTEN] = { false };
-	bool	 kept_udp[ECHOD_MAX_LISTEN] = { false };
-	size_t	 i;
-
-	if (cfg->tcp && plan(next.tcp, &next.ntcp, ls->tcp, ls->ntcp,
-	    kept_tcp, SOCK_STREAM, cfg) == -1)
+	memset(ch, 0, sizeof(*ch));
+	ch->backlog = cfg->backlog;
+	ch->reuseaddr = cfg->reuseaddr;
+	if (cfg->tcp && plan(ch->next.tcp, &ch->next.ntcp, ch->fresh_tcp,
+	    ls->tcp, ls->ntcp, ch->kept_tcp, SOCK_STREAM, cfg) == -1)
 		return -1;
-	if (cfg->udp && plan(next.udp, &next.nudp, ls->udp, ls->nudp,
-	    kept_udp, SOCK_DGRAM, cfg) == -1) {
-		/* Undo the TCP half: close only what it opened. */
-		for (i = 0; i < next.ntcp; i++)
-			if (find_open(ls->tcp, ls->ntcp, &next.tcp[i].addr) < 0)
-				close(next.tcp[i].fd);
+	if (cfg->udp && plan(ch->next.udp, &ch->next.nudp, ch->fresh_udp,
+	    ls->udp, ls->nudp, ch->kept_udp, SOCK_DGRAM, cfg) == -1) {
+		ch->next.nudp = 0;
+		listeners_abort(ch);
 		return -1;
 	}
-	close_dropped(ls->tcp, ls->ntcp, kept_tcp);
-	close_dropped(ls->udp, ls->nudp, kept_udp);
-	for (i = 0; i < next.ntcp; i++)
-		if (find_open(ls->tcp, ls->ntcp, &next.tcp[i].addr) >= 0)
-			retune_tcp(&next.tcp[i], cfg);
-	*ls = next;
+	return 0;
+}
+
+void
+listeners_abort(struct listeners_change *ch)
+{
+	size_t	 i;
+
+	for (i = 0; i < ch->next.ntcp; i++)
+		if (ch->fresh_tcp[i])
+			close(ch->next.tcp[i].fd);
+	for (i = 0; i < ch->next.nudp; i++)
+		if (ch->fresh_udp[i])
+			close(ch->next.udp[i].fd);
+	memset(ch, 0, sizeof(*ch));
+}
+
+void
+listeners_commit(struct listeners *ls, const struct listeners_change *ch)
+{
+	size_t	 i;
+	int	 on = ch->reuseaddr;
+
+	close_dropped(ls->tcp, ls->ntcp, ch->kept_tcp);
+	close_dropped(ls->udp, ls->nudp, ch->kept_udp);
+	/* A kept TCP listener takes a new backlog or SO_REUSEADDR in place. */
+	for (i = 0; i < ch->next.ntcp; i++) {
+		if (ch->fresh_tcp[i])
+			continue;
+		if (listen(ch->next.tcp[i].fd, ch->backlog) == -1)
+			log_warn("%s: cannot change the backlog",
+			    ch->next.tcp[i].name);
+		if (setsockopt(ch->next.tcp[i].fd, SOL_SOCKET, SO_REUSEADDR,
+		    &on, sizeof(on)) == -1)
+			log_warn("%s: cannot change SO_REUSEADDR",
+			    ch->next.tcp[i].name);
+	}
+	*ls = ch->next;
+}
+
+int
+listeners_apply(struct listeners *ls, const struct echod_config *cfg)
+{
+	struct listeners_change ch;
+
+	if (listeners_prepare(ls, cfg, &ch) == -1)
+		return -1;
+	listeners_commit(ls, &ch);
 	return 0;
 }
 
@@ -219,21 +248,6 @@ listeners_adopt(struct listeners *ls, int n)
 			return -1;
 		}
 	return 0;
-}
-
-bool
-listeners_differ(const struct echod_config *a, const struct echod_config *b)
-{
-	size_t	 i;
-
-	if (a->port != b->port || a->backlog != b->backlog ||
-	    a->reuseaddr != b->reuseaddr || a->tcp != b->tcp ||
-	    a->udp != b->udp || a->nlisten != b->nlisten)
-		return true;
-	for (i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i], b->listen[i]) != 0)
-			return true;
-	return false;
 }
 
 void

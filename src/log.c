@@ -21,7 +21,7 @@
 
 #include "echod/log.h"
 
-#define LOG_LINE_MAX	1024
+#define LOG_LINE_MAX	2048	/* the counters line is the longest */
 
 static pthread_mutex_t	log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		log_fd = STDERR_FILENO;
@@ -72,6 +72,14 @@ log_init(FILE *fp, int level)
 }
 
 void
+log_silence(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_fd = -1;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void
 log_set_level(int level)
 {
 	if (level < LOG_LEVEL_ERROR)
@@ -110,6 +118,15 @@ log_level_name(int level)
 	if (level < LOG_LEVEL_ERROR || level > LOG_LEVEL_DEBUG)
 		return "unknown";
 	return level_names[level];
+}
+
+const char *
+log_errstr(int errnum)
+{
+	/* A static string, unlike strerror(): safe from any thread. */
+	const char *msg = strerrordesc_np(errnum);
+
+	return msg != NULL ? msg : "Unknown error";
 }
 
 static void
@@ -161,7 +178,8 @@ vlog_write(int level, int errnum, const char *fmt, va_list ap)
 	line[len++] = '\n';
 
 	pthread_mutex_lock(&log_lock);
-	write_all(log_fd, line, len);
+	if (log_fd >= 0)
+		write_all(log_fd, line, len);
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
 }

@@ -23,14 +23,46 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: echod [-htvV] [-c file] [-p port]\n"
+	    "usage: echod [-hqtTvV] [-c file] [-p port]\n"
 	    "  -c, --config FILE     config file (default %s if it exists)\n"
 	    "  -p, --port PORT       TCP and UDP port, overrides 'port'\n"
 	    "  -t, --check-config    validate the configuration and exit\n"
+	    "  -T, --print-config    validate, print the effective configuration\n"
+	    "                        (every key, -p applied) and exit\n"
+	    "  -q, --quiet           with -t: no output, only the exit code\n"
 	    "  -v, --verbose         log at debug level (per-client lines)\n"
 	    "  -h, --help            show this help and exit\n"
 	    "  -V, --version         show the version and exit\n",
 	    ECHOD_DEFAULT_CONFIG);
+}
+
+/* The -t/-T verdict on a configuration that did not load; exit 78. */
+static void __attribute__((noreturn))
+config_failed(const char *path, int errnum)
+{
+	if (errnum == EINVAL)
+		log_errx("configuration %s is invalid",
+		    path != NULL ? path : "(built-in)");
+	else
+		log_errx("configuration %s could not be read",
+		    path != NULL ? path : "(built-in)");
+	exit(EX_CONFIG);
+}
+
+/* An option getopt refused: say which, as "echod: ...", then usage. */
+static void __attribute__((noreturn))
+bad_option(int ch, char *const argv[])
+{
+	const char *arg = argv[optind - 1];
+
+	if (ch == ':')
+		log_errx("option '%s' needs an argument", arg);
+	else if (optopt != 0)
+		log_errx("unknown option '-%c'", optopt);
+	else
+		log_errx("unknown option '%s'", arg);
+	usage(stderr);
+	exit(EX_USAGE);
 }
 
 /*
@@ -50,7 +82,8 @@ load_config(struct echod_config *cfg, const char **path, int port)
 			return -1;
 		}
 	}
-	if (*path != NULL ? config_load(cfg, *path) : config_defaults(cfg))
+	if ((*path != NULL ? config_load(cfg, *path) :
+	    config_defaults(cfg)) == -1)
 		return -1;
 	if (port > 0)
 		cfg->port = port;
@@ -64,6 +97,8 @@ main(int argc, char *argv[])
 		{ "config",		required_argument,	NULL, 'c' },
 		{ "port",		required_argument,	NULL, 'p' },
 		{ "check-config",	no_argument,		NULL, 't' },
+		{ "print-config",	no_argument,		NULL, 'T' },
+		{ "quiet",		no_argument,		NULL, 'q' },
 		{ "verbose",		no_argument,		NULL, 'v' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "version",		no_argument,		NULL, 'V' },
@@ -75,11 +110,14 @@ main(int argc, char *argv[])
 	struct server_options opts;
 	const char *path = NULL;
 	sigset_t waitmask;
-	bool	 check = false, verbose = false;
+	bool	 check = false, print = false, quiet = false, verbose = false;
 	int	 ch, port = 0;
 
 	log_init(stderr, LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "c:p:tvhV", longopts, NULL)) != -1) {
+	/* Our own messages, so they say "echod:" whatever argv[0] is. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:p:qtTvhV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -95,6 +133,12 @@ main(int argc, char *argv[])
 		case 't':
 			check = true;
 			break;
+		case 'T':
+			print = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -105,8 +149,7 @@ main(int argc, char *argv[])
 			printf("echod %s\n", ECHOD_VERSION);
 			exit(0);
 		default:
-			usage(stderr);
-			exit(EX_USAGE);
+			bad_option(ch, argv);
 		}
 	}
 	if (optind < argc) {
@@ -115,14 +158,27 @@ main(int argc, char *argv[])
 		exit(EX_USAGE);
 	}
 
+	if (quiet && !check) {
+		log_errx("-q goes with -t");
+		usage(stderr);
+		exit(EX_USAGE);
+	}
+	if (quiet)
+		log_silence();
 	if (load_config(&cfg, &path, port) == -1) {
-		if (check)
-			fprintf(stderr, "echod: configuration %s is invalid\n",
-			    path != NULL ? path : "(built-in)");
+		if (check || print)
+			config_failed(path, errno);
 		exit(EX_CONFIG);
 	}
+	if (print) {
+		if (config_print(&cfg, stdout) == -1) {
+			log_err("cannot print the configuration");
+			exit(EX_OSERR);
+		}
+		exit(0);
+	}
 	if (check) {
-		printf("echod: configuration %s is valid\n",
+		log_notice("configuration %s is valid",
 		    path != NULL ? path : "(built-in defaults)");
 		exit(0);
 	}

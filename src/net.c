@@ -116,13 +116,16 @@ open_socket(const struct sockaddr *sa, int type)
 
 int
 net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
-    bool reuseaddr)
+    bool reuseaddr, bool freebind)
 {
 	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_STREAM)) == -1)
 		return -1;
 	if (reuseaddr && set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1)
+		return close_fail(fd);
+	/* Linux honours IP_FREEBIND on IPv6 sockets as well. */
+	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
 		return close_fail(fd);
 	if (bind(fd, sa, len) == -1 || listen(fd, backlog) == -1)
 		return close_fail(fd);
@@ -139,12 +142,14 @@ net_udp_pktinfo(int fd, int family)
 }
 
 int
-net_udp_bind(const struct sockaddr *sa, socklen_t len)
+net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind)
 {
 	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_DGRAM)) == -1)
 		return -1;
+	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
+		return close_fail(fd);
 	if (net_udp_pktinfo(fd, sa->sa_family) == -1 || bind(fd, sa, len) == -1)
 		return close_fail(fd);
 	return fd;
@@ -220,4 +225,26 @@ int
 net_set_nodelay(int fd)
 {
 	return set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}
+
+int
+net_set_keepalive(int fd, int seconds)
+{
+	int	 intvl = seconds / 3 > 0 ? seconds / 3 : 1;
+
+	if (seconds <= 0)
+		return set_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
+	/*
+	 * Probes after seconds of silence, then every seconds/3; three
+	 * unanswered probes drop the peer.  TCP_USER_TIMEOUT bounds the same
+	 * wait when echoed data sits unacknowledged (keepalive does not probe
+	 * then), so a vanished peer costs at most about 2 x seconds.
+	 */
+	if (set_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, seconds) == -1 ||
+	    set_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvl) == -1 ||
+	    set_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, 3) == -1 ||
+	    set_int_opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+	    (seconds + 3 * intvl) * 1000) == -1)
+		return -1;
+	return set_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
 }

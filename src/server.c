@@ -67,15 +67,26 @@ open_sockets(struct server *srv)
 		return listeners_apply(&srv->sockets, &srv->cfg);
 	srv->activated = true;
 	log_info("socket activation: serving the %d sockets systemd passed; "
-	    "port, listen, backlog, reuseaddr, tcp and udp are ignored", n);
+	    "%s are ignored", n, config_socket_keys());
 	return listeners_adopt(&srv->sockets, n);
 }
 
-static int
-udp_start(struct server *srv)
+/*
+ * Hand every module its part of cfg: the commit step of a reload, so
+ * nothing here can fail.  Each module keeps its own copy.
+ */
+static void
+apply_settings(struct server *srv, const struct echod_config *cfg)
 {
-	return udp_service_start(&srv->udp_service, srv->sockets.udp,
-	    srv->sockets.nudp, &srv->stats, srv->cfg.udp_loop_guard);
+	tcp_acceptor_set_max_clients(&srv->acceptor,
+	    (unsigned)cfg->max_clients);
+	if (cfg->idle_timeout != srv->cfg.idle_timeout)
+		sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
+	if (cfg->tcp_keepalive != srv->cfg.tcp_keepalive)
+		sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
+	udp_service_set_loop_guard(&srv->udp_service, cfg->udp_loop_guard);
+	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+	srv->cfg = *cfg;
 }
 
 int
@@ -86,83 +97,78 @@ server_open(struct server *srv, const struct echod_config *cfg,
 	srv->cfg = *cfg;
 	srv->opts = *opts;
 	raise_fd_limit(cfg);
-	if (sessions_init(&srv->sessions, &srv->stats) == -1) {
-		log_err("cannot set up the client registry");
+	if (counters_init(&srv->counters) == -1) {
+		log_err("cannot set up the counters");
 		return -1;
 	}
+	if (sessions_init(&srv->sessions, &srv->counters) == -1) {
+		log_err("cannot set up the client registry");
+		goto fail_counters;
+	}
 	sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
-	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->stats,
+	sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
+	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->counters,
 	    (unsigned)cfg->max_clients);
+	counters_attach(&srv->counters, &srv->ctr);
 	if (open_sockets(srv) == -1)
 		goto fail;
-	if (udp_start(srv) == -1)
+	/* Always running, so enabling udp on reload needs no new thread. */
+	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
+	    srv->sockets.nudp, &srv->counters, cfg->udp_loop_guard) == -1)
 		goto fail;
 	return 0;
 fail:
 	listeners_close(&srv->sockets);
+	counters_detach(&srv->counters, &srv->ctr);
+	tcp_acceptor_destroy(&srv->acceptor);
 	sessions_destroy(&srv->sessions);
+fail_counters:
+	counters_destroy(&srv->counters);
 	return -1;
 }
 
 void
 server_log_stats(struct server *srv)
 {
-	struct echod_stats *st = &srv->stats;
-	unsigned long long total;
-	unsigned now, peak;
+	uint64_t v[CTR_COUNT];
+	char	 line[1536];
 
-	sessions_counts(&srv->sessions, &now, &peak, &total);
-	log_force(LOG_LEVEL_NOTICE, "stats: tcp clients %u now, %u peak, %llu total; "
-	    "tcp bytes %llu in, %llu out; udp datagrams %llu in, %llu out; "
-	    "udp bytes %llu in, %llu out; refused: %llu max_clients, "
-	    "%llu no thread, %llu accept errors; udp dropped: %llu loop guard, "
-	    "%llu send errors", now, peak, total,
-	    stats_get(&st->tcp_bytes_in), stats_get(&st->tcp_bytes_out),
-	    stats_get(&st->udp_datagrams_in), stats_get(&st->udp_datagrams_out),
-	    stats_get(&st->udp_bytes_in), stats_get(&st->udp_bytes_out),
-	    stats_get(&st->refused_full), stats_get(&st->refused_thread),
-	    stats_get(&st->accept_errors), stats_get(&st->udp_dropped_guard),
-	    stats_get(&st->udp_send_errors));
+	counters_read(&srv->counters, v);
+	(void)counters_format(v, line, sizeof(line));
+	log_force(LOG_LEVEL_NOTICE, "stats: %s", line);
 }
 
 /* STATUS= for systemctl status; sent only when it changed. */
 static void
 update_status(struct server *srv, char *last, size_t size)
 {
+	uint64_t v[CTR_COUNT];
 	char	 now[128];
-	unsigned long long total;
-	unsigned count, peak;
 
-	sessions_counts(&srv->sessions, &count, &peak, &total);
-	snprintf(now, sizeof(now), "%u TCP clients (peak %u, %llu total), "
-	    "%llu datagrams echoed", count, peak, total,
-	    stats_get(&srv->stats.udp_datagrams_out));
+	counters_read(&srv->counters, v);
+	snprintf(now, sizeof(now), "%llu TCP clients (peak %llu, %llu total), "
+	    "%llu datagrams echoed", (unsigned long long)v[CTR_TCP_CLIENTS],
+	    (unsigned long long)v[CTR_TCP_CLIENTS_PEAK],
+	    (unsigned long long)v[CTR_TCP_ACCEPTED],
+	    (unsigned long long)v[CTR_UDP_DATAGRAMS_OUT]);
 	if (strcmp(now, last) == 0)
 		return;
 	snprintf(last, size, "%s", now);
 	notify_status("%s", now);
 }
 
-/* Change the sockets to those of next; the UDP thread pauses meanwhile. */
-static int
-rebind(struct server *srv, const struct echod_config *next)
-{
-	int	 rc;
-
-	udp_service_stop(&srv->udp_service);
-	/* On failure the old sockets are intact: serve them again. */
-	rc = listeners_apply(&srv->sockets, next);
-	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
-	    srv->sockets.nudp, &srv->stats, next->udp_loop_guard) == -1)
-		log_errx("reload: udp is not served until the next reload");
-	return rc;
-}
-
+/*
+ * Read the whole file first, then open any new sockets (the only step
+ * that can fail), and only then apply everything: a reload is all of the
+ * new configuration or none of it.
+ */
 int
 server_reload(struct server *srv)
 {
+	struct listeners_change ch;
 	struct echod_config next;
 	const char *path = srv->opts.config_path;
+	bool	 rebind = false;
 	int	 rc = -1;
 
 	if (path == NULL) {
@@ -173,33 +179,42 @@ server_reload(struct server *srv)
 	notify_reloading();
 	log_info("reload: reading %s", path);
 	if (config_load(&next, path) == -1) {
-		log_errx("reload: %s is invalid; the running configuration "
-		    "stays", path);
+		if (errno == EINVAL)
+			log_errx("reload: %s is invalid; the running "
+			    "configuration stays", path);
+		else
+			log_errx("reload: cannot read %s; the running "
+			    "configuration stays", path);
 		goto out;
 	}
 	if (srv->opts.port > 0)
 		next.port = srv->opts.port;
-	if (listeners_differ(&srv->cfg, &next)) {
-		if (srv->activated) {
-			log_notice("reload: port, listen, backlog, reuseaddr, "
-			    "tcp and udp do not apply under socket activation: "
-			    "systemd owns the sockets");
-		} else if (rebind(srv, &next) == -1) {
-			log_errx("reload: the running configuration stays");
-			goto out;
-		}
+	if (config_sockets_differ(&srv->cfg, &next)) {
+		if (srv->activated)
+			log_notice("reload: %s do not apply under socket "
+			    "activation: systemd owns the sockets",
+			    config_socket_keys());
+		else
+			rebind = true;
 	}
-	srv->acceptor.max_clients = (unsigned)next.max_clients;
-	if (next.idle_timeout != srv->cfg.idle_timeout)
-		sessions_set_idle_timeout(&srv->sessions, next.idle_timeout);
-	atomic_store(&srv->udp_service.loop_guard, next.udp_loop_guard);
-	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : next.log_level);
-	srv->cfg = next;
+	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
+		log_errx("reload: the running configuration stays");
+		goto out;
+	}
+	/* The commit: nothing from here on can fail. */
+	if (rebind) {
+		udp_service_pause(&srv->udp_service);
+		listeners_commit(&srv->sockets, &ch);
+		udp_service_resume(&srv->udp_service, srv->sockets.udp,
+		    srv->sockets.nudp);
+	}
+	apply_settings(srv, &next);
 	log_notice("reload: %s applied (max_clients %d, idle_timeout %d, "
 	    "log_level %s)", path, next.max_clients, next.idle_timeout,
 	    log_level_name(next.log_level));
 	rc = 0;
 out:
+	counter_add(&srv->ctr, rc == 0 ? CTR_RELOADS : CTR_RELOADS_FAILED, 1);
 	notify_ready();
 	return rc;
 }
@@ -307,8 +322,12 @@ server_close(struct server *srv)
 {
 	udp_service_stop(&srv->udp_service);
 	listeners_close(&srv->sockets);
-	/* Threads still running (shutdown timed out) use the registry. */
-	if (sessions_count(&srv->sessions) == 0)
+	counters_detach(&srv->counters, &srv->ctr);
+	tcp_acceptor_destroy(&srv->acceptor);
+	/* Threads still running (shutdown timed out) use both. */
+	if (sessions_count(&srv->sessions) == 0) {
 		sessions_destroy(&srv->sessions);
+		counters_destroy(&srv->counters);
+	}
 	log_info("stopped");
 }

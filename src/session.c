@@ -19,7 +19,7 @@
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/session.h"
-#include "echod/stats.h"
+#include "echod/counters.h"
 
 /*
  * 16 KiB per read: a quarter of a loopback segment, and a 1024-client
@@ -53,6 +53,7 @@ struct session {
 	pthread_t		 thread;	/* valid once started */
 	bool			 started;
 	int			 fd;
+	struct counter_shard	 ctr;		/* this thread's counters */
 	struct sockaddr_storage	 peer;
 	char			 buf[SESSION_BUFSIZE];
 };
@@ -64,7 +65,7 @@ on_wake(int signo)
 }
 
 int
-sessions_init(struct sessions *s, struct echod_stats *stats)
+sessions_init(struct sessions *s, struct counters *counters)
 {
 	struct sigaction sa;
 	pthread_condattr_t ca;
@@ -73,8 +74,9 @@ sessions_init(struct sessions *s, struct echod_stats *stats)
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
-	s->stats = stats;
+	s->counters = counters;
 	atomic_init(&s->idle_timeout, 0);
+	atomic_init(&s->keepalive, 0);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_wake;	/* no SA_RESTART: recv() returns EINTR */
@@ -128,7 +130,8 @@ unlink_locked(struct sessions *s, struct session *ss)
 		s->head = ss->next;
 	if (ss->next != NULL)
 		ss->next->prev = ss->prev;
-	if (--s->count == 0)
+	counters_set_gauge(s->counters, CTR_TCP_CLIENTS, --s->count);
+	if (s->count == 0)
 		pthread_cond_broadcast(&s->drained);
 }
 
@@ -138,11 +141,27 @@ session_end(struct session *ss)
 {
 	struct sessions *s = ss->owner;
 
+	counters_detach(s->counters, &ss->ctr);
 	pthread_mutex_lock(&s->lock);
 	unlink_locked(s, ss);
 	pthread_mutex_unlock(&s->lock);
 	close(ss->fd);
 	free(ss);
+}
+
+/*
+ * Count why a session ended on an error (errno): a timeout (EAGAIN from
+ * SO_RCVTIMEO or SO_SNDTIMEO) or a lost peer (reset, keepalive timeout).
+ */
+static const char *
+session_lost(struct session *ss, const char *timeout)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		counter_add(&ss->ctr, CTR_TCP_CLOSED_IDLE, 1);
+		return timeout;
+	}
+	counter_add(&ss->ctr, CTR_TCP_CLOSED_ERROR, 1);
+	return log_errstr(errno);
 }
 
 /* Echo until EOF, error, or (with idle_timeout) a silent client. */
@@ -151,21 +170,23 @@ session_thread(void *arg)
 {
 	struct session *ss = arg;
 	struct sessions *s = ss->owner;
-	struct echod_stats *stats = s->stats;
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
 	int	 timeout;
 	ssize_t	 n;
 
-	/* Failures here only cost latency or the timeout; keep echoing. */
+	/* Failures here only cost latency or a timeout; keep echoing. */
 	(void)net_set_nodelay(ss->fd);
-	/* Locked, so a concurrent sessions_set_idle_timeout() wins. */
+	/* Locked, so a concurrent setter's walk cannot miss this client. */
 	pthread_mutex_lock(&s->lock);
 	ss->thread = pthread_self();
 	ss->started = true;
 	timeout = atomic_load(&s->idle_timeout);
 	if (timeout > 0)
 		(void)net_set_timeouts(ss->fd, timeout);
+	timeout = atomic_load(&s->keepalive);
+	if (timeout > 0)
+		(void)net_set_keepalive(ss->fd, timeout);
 	pthread_mutex_unlock(&s->lock);
 	for (;;) {
 		n = recv(ss->fd, ss->buf, sizeof(ss->buf), 0);
@@ -174,17 +195,15 @@ session_thread(void *arg)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			why = errno == EAGAIN || errno == EWOULDBLOCK ?
-			    "idle timeout" : strerrordesc_np(errno);
+			why = session_lost(ss, "idle timeout");
 			break;
 		}
-		stats_add(&stats->tcp_bytes_in, (unsigned long long)n);
+		counter_add(&ss->ctr, CTR_TCP_BYTES_IN, (uint64_t)n);
 		if (net_send_all(ss->fd, ss->buf, (size_t)n) == -1) {
-			why = errno == EAGAIN || errno == EWOULDBLOCK ?
-			    "send timeout" : strerrordesc_np(errno);
+			why = session_lost(ss, "send timeout");
 			break;
 		}
-		stats_add(&stats->tcp_bytes_out, (unsigned long long)n);
+		counter_add(&ss->ctr, CTR_TCP_BYTES_OUT, (uint64_t)n);
 		total += (unsigned long long)n;
 	}
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
@@ -230,20 +249,26 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	if (s->head != NULL)
 		s->head->prev = ss;
 	s->head = ss;
-	if (++s->count > s->peak)
-		s->peak = s->count;
-	s->total++;
+	counters_set_gauge(s->counters, CTR_TCP_CLIENTS, ++s->count);
 	pthread_mutex_unlock(&s->lock);
+	counters_attach(s->counters, &ss->ctr);
 
 	if ((rc = pthread_create(&tid, &s->attr, session_thread, ss)) != 0) {
+		counters_detach(s->counters, &ss->ctr);
 		pthread_mutex_lock(&s->lock);
-		s->total--;
 		unlink_locked(s, ss);
 		pthread_mutex_unlock(&s->lock);
 		free(ss);
 		errno = rc;
 		return -1;
 	}
+	/* Only a session that really started counts toward the peak. */
+	pthread_mutex_lock(&s->lock);
+	if (s->count > s->peak) {
+		s->peak = s->count;
+		counters_set_gauge(s->counters, CTR_TCP_CLIENTS_PEAK, s->peak);
+	}
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -259,17 +284,6 @@ sessions_count(struct sessions *s)
 }
 
 void
-sessions_counts(struct sessions *s, unsigned *now, unsigned *peak,
-    unsigned long long *total)
-{
-	pthread_mutex_lock(&s->lock);
-	*now = s->count;
-	*peak = s->peak;
-	*total = s->total;
-	pthread_mutex_unlock(&s->lock);
-}
-
-void
 sessions_set_idle_timeout(struct sessions *s, int seconds)
 {
 	struct session *ss;
@@ -282,6 +296,19 @@ sessions_set_idle_timeout(struct sessions *s, int seconds)
 		if (ss->started)
 			(void)pthread_kill(ss->thread, SESSION_WAKE_SIGNAL);
 	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sessions_set_keepalive(struct sessions *s, int seconds)
+{
+	struct session *ss;
+
+	atomic_store(&s->keepalive, seconds);
+	pthread_mutex_lock(&s->lock);
+	/* Takes effect on the next idle period; no thread needs waking. */
+	for (ss = s->head; ss != NULL; ss = ss->next)
+		(void)net_set_keepalive(ss->fd, seconds);
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -12,20 +12,30 @@
 
 #include "echod/signals.h"
 
-static volatile sig_atomic_t pending;
+/*
+ * One flag per request (inetd's wantdie, wantconfig): a handler only ever
+ * stores 1 into its own flag, so no signal can overwrite another's.  Every
+ * caught signal is also in every handler's sa_mask, so handlers never nest.
+ */
+static volatile sig_atomic_t want_stop;
+static volatile sig_atomic_t want_reload;
+static volatile sig_atomic_t want_stats;
+
+static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+#define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
 
 static void
 on_signal(int signo)
 {
 	switch (signo) {
 	case SIGHUP:
-		pending |= SIGNALS_RELOAD;
+		want_reload = 1;
 		break;
 	case SIGUSR1:
-		pending |= SIGNALS_STATS;
+		want_stats = 1;
 		break;
 	default:
-		pending |= SIGNALS_STOP;
+		want_stop = 1;
 		break;
 	}
 }
@@ -33,39 +43,47 @@ on_signal(int signo)
 int
 signals_init(sigset_t *waitmask)
 {
-	static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	struct sigaction sa;
 	sigset_t block;
 	size_t	 i;
 	int	 rc;
 
 	sigemptyset(&block);
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+	for (i = 0; i < NCAUGHT; i++)
 		sigaddset(&block, caught[i]);
 	if ((rc = pthread_sigmask(SIG_BLOCK, &block, waitmask)) != 0) {
 		errno = rc;
 		return -1;
 	}
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+	for (i = 0; i < NCAUGHT; i++)
 		sigdelset(waitmask, caught[i]);
 
 	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
+	sa.sa_mask = block;
 	sa.sa_handler = on_signal;
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+	for (i = 0; i < NCAUGHT; i++)
 		if (sigaction(caught[i], &sa, NULL) == -1)
 			return -1;
 	/* A peer that vanished must cost a send error, not the process. */
+	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = SIG_IGN;
 	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Read and clear one flag; signals are blocked outside ppoll(). */
+static int
+take(volatile sig_atomic_t *flag, int bit)
+{
+	if (*flag == 0)
+		return 0;
+	*flag = 0;
+	return bit;
 }
 
 int
 signals_take(void)
 {
-	int	 got = pending;
-
-	/* Signals are blocked outside ppoll(), so nothing races this. */
-	pending = 0;
-	return got;
+	return take(&want_stop, SIGNALS_STOP) |
+	    take(&want_reload, SIGNALS_RELOAD) |
+	    take(&want_stats, SIGNALS_STATS);
 }

@@ -14,7 +14,7 @@
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/session.h"
-#include "echod/stats.h"
+#include "echod/counters.h"
 #include "echod/tcp.h"
 
 #define ACCEPT_BATCH		64	/* per listener per wake-up */
@@ -22,19 +22,32 @@
 
 void
 tcp_acceptor_init(struct tcp_acceptor *a, struct sessions *s,
-    struct echod_stats *stats, unsigned max_clients)
+    struct counters *counters, unsigned max_clients)
 {
 	*a = (struct tcp_acceptor){
 		.sessions = s,
-		.stats = stats,
+		.counters = counters,
 		.max_clients = max_clients,
 	};
+	counters_attach(counters, &a->ctr);
+}
+
+void
+tcp_acceptor_destroy(struct tcp_acceptor *a)
+{
+	counters_detach(a->counters, &a->ctr);
+}
+
+void
+tcp_acceptor_set_max_clients(struct tcp_acceptor *a, unsigned max_clients)
+{
+	a->max_clients = max_clients;
 }
 
 static void
 refuse_full(struct tcp_acceptor *a)
 {
-	stats_add(&a->stats->refused_full, 1);
+	counter_add(&a->ctr, CTR_TCP_REFUSED_MAX_CLIENTS, 1);
 	a->refused++;
 	if (!a->full) {
 		a->full = true;
@@ -59,7 +72,7 @@ refuse_thread(struct tcp_acceptor *a, const char *peer)
 {
 	unsigned long suppressed;
 
-	stats_add(&a->stats->refused_thread, 1);
+	counter_add(&a->ctr, CTR_TCP_REFUSED_THREAD, 1);
 	if (log_ratelimit_pass(&a->thread_rl, RATELIMIT_SECONDS, &suppressed))
 		log_warn("tcp %s: cannot start a client thread, closed "
 		    "(%lu more like it not logged)", peer, suppressed);
@@ -74,6 +87,7 @@ admit(struct tcp_acceptor *a, int cfd, const struct sockaddr *peer,
 
 	if (session_start(a->sessions, cfd, peer, len, a->max_clients) == 0) {
 		admitted(a);
+		counter_add(&a->ctr, CTR_TCP_ACCEPTED, 1);
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("tcp %s: connected", net_format_addr(peer,
 			    addr, sizeof(addr)));
@@ -92,7 +106,7 @@ accept_exhausted(struct tcp_acceptor *a)
 {
 	unsigned long suppressed;
 
-	stats_add(&a->stats->accept_errors, 1);
+	counter_add(&a->ctr, CTR_TCP_ACCEPT_ERRORS, 1);
 	if (log_ratelimit_pass(&a->accept_rl, RATELIMIT_SECONDS, &suppressed))
 		log_warn("tcp: accept failed, pausing new connections "
 		    "(%lu more like it not logged)", suppressed);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 
 #include "echod/log.h"
 #include "echod/net.h"
-#include "echod/stats.h"
+#include "echod/counters.h"
 #include "echod/udp.h"
 
 /* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
@@ -72,6 +73,7 @@ reply_pktinfo(struct msghdr *in, union udp_cmsg *out)
 	return 0;
 }
 
+/* Drops are a hostile peer's to repeat: rate-limited, never per packet. */
 static void
 udp_drop(struct log_ratelimit *rl,
     const struct sockaddr *peer, const char *why)
@@ -80,7 +82,7 @@ udp_drop(struct log_ratelimit *rl,
 	unsigned long suppressed;
 
 	if (log_ratelimit_pass(rl, RATELIMIT_SECONDS, &suppressed))
-		log_warnx("udp %s: %s (%lu more like it not logged)",
+		log_notice("udp %s: %s (%lu more like it not logged)",
 		    net_format_addr(peer, addr, sizeof(addr)), why, suppressed);
 }
 
@@ -105,17 +107,16 @@ udp_echo_one(struct udp_service *u, int fd, char *buf,
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
-	stats_add(&u->stats->udp_datagrams_in, 1);
-	stats_add(&u->stats->udp_bytes_in, (unsigned long long)n);
+	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, 1);
+	counter_add(&u->ctr, CTR_UDP_BYTES_IN, (uint64_t)n);
 
 	port = net_addr_port((struct sockaddr *)&peer);
 	if (port == 0 || (atomic_load_explicit(&u->loop_guard,
 	    memory_order_relaxed) && port < UDP_GUARD_PORT)) {
 		/* Another service's reply would come back here: a loop. */
-		stats_add(&u->stats->udp_dropped_guard, 1);
-		if (log_enabled(LOG_LEVEL_DEBUG))
-			udp_drop(rl, (struct sockaddr *)&peer,
-			    "source port below 1024 dropped (udp_loop_guard)");
+		counter_add(&u->ctr, CTR_UDP_DROPPED_LOOP_GUARD, 1);
+		udp_drop(&rl[0], (struct sockaddr *)&peer,
+		    "source port below 1024 dropped (udp_loop_guard)");
 		return 0;
 	}
 	if (msg.msg_flags & MSG_TRUNC)
@@ -129,15 +130,52 @@ udp_echo_one(struct udp_service *u, int fd, char *buf,
 		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		stats_add(&u->stats->udp_send_errors, 1);
-		if (log_enabled(LOG_LEVEL_DEBUG))
-			udp_drop(rl, (struct sockaddr *)&peer,
-			    strerrordesc_np(errno));
+		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
+		udp_drop(&rl[1], (struct sockaddr *)&peer, log_errstr(errno));
 		return 0;
 	}
-	stats_add(&u->stats->udp_datagrams_out, 1);
-	stats_add(&u->stats->udp_bytes_out, (unsigned long long)n);
+	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, 1);
+	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, (uint64_t)n);
 	return 0;
+}
+
+/* Poll these sockets and the wake-up eventfd (last); the count. */
+static size_t
+poll_set(struct pollfd *pfd, const struct udp_service *u)
+{
+	size_t	 i;
+
+	for (i = 0; i < u->nsocks; i++)
+		pfd[i] = (struct pollfd){ .fd = u->socks[i].fd, .events = POLLIN };
+	pfd[i] = (struct pollfd){ .fd = u->wake_fd, .events = POLLIN };
+	return i;
+}
+
+/*
+ * The eventfd fired: stop, or park while the main thread changes the
+ * sockets (it may close the ones polled here), then take the new set.
+ * Returns false when the thread must exit.
+ */
+static bool
+handle_wake(struct udp_service *u, struct pollfd *pfd, size_t *n)
+{
+	uint64_t v;
+	bool	 run;
+
+	while (read(u->wake_fd, &v, sizeof(v)) == -1 && errno == EINTR)
+		;
+	pthread_mutex_lock(&u->lock);
+	if (u->pause_req && !u->stop) {
+		u->paused = true;
+		pthread_cond_broadcast(&u->cond);
+		while (u->pause_req && !u->stop)
+			pthread_cond_wait(&u->cond, &u->lock);
+		u->paused = false;
+	}
+	run = !u->stop;
+	*n = poll_set(pfd, u);
+	pthread_mutex_unlock(&u->lock);
+	return run;
 }
 
 static void *
@@ -145,65 +183,85 @@ udp_thread(void *arg)
 {
 	struct udp_service *u = arg;
 	struct pollfd pfd[ECHOD_UDP_MAX_SOCKS + 1];
-	struct log_ratelimit rl = { 0 };
-	size_t	 i;
+	struct log_ratelimit rl[2] = { { 0, 0 }, { 0, 0 } };
+	size_t	 i, n;
 	int	 k;
 
-	for (i = 0; i < u->nsocks; i++)
-		pfd[i] = (struct pollfd){ .fd = u->socks[i].fd, .events = POLLIN };
-	pfd[u->nsocks] = (struct pollfd){ .fd = u->wake_fd, .events = POLLIN };
+	pthread_mutex_lock(&u->lock);
+	n = poll_set(pfd, u);
+	pthread_mutex_unlock(&u->lock);
 	for (;;) {
-		if (poll(pfd, u->nsocks + 1, -1) == -1) {
+		if (poll(pfd, n + 1, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_err("udp: poll");
 			break;
 		}
-		if (pfd[u->nsocks].revents != 0)
+		if (pfd[n].revents != 0 && !handle_wake(u, pfd, &n))
 			break;
-		for (i = 0; i < u->nsocks; i++) {
+		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
 			/* A bounded batch each, so one busy socket can't starve the others. */
 			for (k = 0; k < UDP_BATCH; k++)
-				if (udp_echo_one(u, pfd[i].fd, u->buf, &rl) == -1)
+				if (udp_echo_one(u, pfd[i].fd, u->buf, rl) == -1)
 					break;
 		}
 	}
 	return NULL;
 }
 
+static void
+wake(struct udp_service *u)
+{
+	uint64_t one = 1;
+
+	/* An eventfd write of 1 cannot fail short of a bug. */
+	while (write(u->wake_fd, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
+}
+
 int
 udp_service_start(struct udp_service *u, const struct listener *socks,
-    size_t nsocks, struct echod_stats *stats, bool loop_guard)
+    size_t nsocks, struct counters *counters, bool loop_guard)
 {
+	pthread_condattr_t ca;
 	int	 rc;
 
 	memset(u, 0, sizeof(*u));
 	u->wake_fd = -1;
-	if (nsocks == 0)
-		return 0;
-	if (nsocks > ECHOD_UDP_MAX_SOCKS) {
-		log_errx("udp: %zu sockets, at most %d", nsocks,
-		    ECHOD_UDP_MAX_SOCKS);
-		errno = EINVAL;
+	u->socks = socks;
+	u->nsocks = nsocks < ECHOD_UDP_MAX_SOCKS ? nsocks : ECHOD_UDP_MAX_SOCKS;
+	u->counters = counters;
+	atomic_init(&u->loop_guard, loop_guard);
+	if ((rc = pthread_mutex_init(&u->lock, NULL)) != 0) {
+		errno = rc;
+		log_err("udp: cannot set up the service");
 		return -1;
 	}
-	u->socks = socks;
-	u->nsocks = nsocks;
-	u->stats = stats;
-	atomic_init(&u->loop_guard, loop_guard);
+	if ((rc = pthread_condattr_init(&ca)) == 0) {
+		rc = pthread_cond_init(&u->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (rc != 0) {
+		errno = rc;
+		log_err("udp: cannot set up the service");
+		pthread_mutex_destroy(&u->lock);
+		return -1;
+	}
 	if ((u->buf = malloc(UDP_BUFSIZE)) == NULL) {
 		log_err("udp: cannot allocate the datagram buffer");
-		return -1;
+		goto fail;
 	}
 	if ((u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		log_err("udp: eventfd");
 		goto fail;
 	}
+	counters_attach(counters, &u->ctr);
 	if ((rc = pthread_create(&u->thread, NULL, udp_thread, u)) != 0) {
 		errno = rc;
 		log_err("udp: cannot start the service thread");
+		counters_detach(counters, &u->ctr);
 		goto fail;
 	}
 	u->running = true;
@@ -214,23 +272,69 @@ fail:
 	u->wake_fd = -1;
 	free(u->buf);
 	u->buf = NULL;
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
 	return -1;
+}
+
+void
+udp_service_pause(struct udp_service *u)
+{
+	if (!u->running)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->pause_req = true;
+	wake(u);
+	while (!u->paused)
+		pthread_cond_wait(&u->cond, &u->lock);
+	pthread_mutex_unlock(&u->lock);
+}
+
+void
+udp_service_resume(struct udp_service *u, const struct listener *socks,
+    size_t nsocks)
+{
+	if (!u->running)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->socks = socks;
+	u->nsocks = nsocks < ECHOD_UDP_MAX_SOCKS ? nsocks : ECHOD_UDP_MAX_SOCKS;
+	u->pause_req = false;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+}
+
+void
+udp_service_set_sockets(struct udp_service *u, const struct listener *socks,
+    size_t nsocks)
+{
+	udp_service_pause(u);
+	udp_service_resume(u, socks, nsocks);
+}
+
+void
+udp_service_set_loop_guard(struct udp_service *u, bool on)
+{
+	atomic_store_explicit(&u->loop_guard, on, memory_order_relaxed);
 }
 
 void
 udp_service_stop(struct udp_service *u)
 {
-	uint64_t one = 1;
-
 	if (!u->running)
 		return;
-	/* An eventfd write of 1 cannot fail short of a bug; the join waits. */
-	while (write(u->wake_fd, &one, sizeof(one)) == -1 && errno == EINTR)
-		;
+	pthread_mutex_lock(&u->lock);
+	u->stop = true;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+	wake(u);
 	pthread_join(u->thread, NULL);
+	counters_detach(u->counters, &u->ctr);
 	close(u->wake_fd);
 	u->wake_fd = -1;
 	free(u->buf);
 	u->buf = NULL;
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
 	u->running = false;
 }

@@ -6,6 +6,7 @@
  */
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,8 @@ START_TEST(test_defaults_contract)
 	ck_assert_uint_eq(c.nlisten, 2);
 	ck_assert_str_eq(c.listen[0], "0.0.0.0");
 	ck_assert_str_eq(c.listen[1], "::");
+	ck_assert_int_eq(c.tcp_keepalive, ECHOD_DEFAULT_KEEPALIVE);
+	ck_assert(!c.freebind);
 }
 END_TEST
 
@@ -94,7 +97,10 @@ START_TEST(test_all_keys_set)
 	assert_accepted("port = 7777\nbacklog = 16\nreuseaddr = false\n"
 	    "listen = {\"127.0.0.1\", \"::1\", \"fe80::1\"}\ntcp = true\n"
 	    "udp = false\nmax_clients = 3\nidle_timeout = 30\n"
-	    "log_level = \"debug\"\nudp_loop_guard = no\n", &c);
+	    "log_level = \"debug\"\nudp_loop_guard = no\n"
+	    "tcp_keepalive = 0\nfreebind = true\n", &c);
+	ck_assert_int_eq(c.tcp_keepalive, 0);
+	ck_assert(c.freebind);
 	ck_assert_int_eq(c.port, 7777);
 	ck_assert_int_eq(c.backlog, 16);
 	ck_assert(!c.reuseaddr);
@@ -118,6 +124,7 @@ static const struct boundary {
 	{ "backlog",		1,	2147483647L },
 	{ "max_clients",	1,	ECHOD_MAX_CLIENTS_LIMIT },
 	{ "idle_timeout",	0,	2147483647L },
+	{ "tcp_keepalive",	0,	ECHOD_MAX_KEEPALIVE },
 };
 
 START_TEST(test_int_boundaries)
@@ -212,7 +219,8 @@ START_TEST(test_listen_limits)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 		    "%s\"127.0.0.%d\"", i > 0 ? ", " : "", i + 1);
 	snprintf(text + len, sizeof(text) - len, "}\n");
-	assert_rejected(text, "addresses, at most 16 allowed");
+	/* Refused at the element too many, with its line. */
+	assert_rejected(text, "(string):1: listen: more than 16 addresses");
 }
 END_TEST
 
@@ -265,20 +273,43 @@ START_TEST(test_missing_file)
 	struct echod_config c;
 
 	ck_assert_int_eq(config_load(&c, "/nonexistent/echod.conf"), -1);
-	ck_assert_msg(strstr(logged(), "/nonexistent/echod.conf: No such "
-	    "file or directory") != NULL, "got '%s'", logged());
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_msg(strstr(logged(), "cannot read /nonexistent/echod.conf: "
+	    "No such file or directory") != NULL, "got '%s'", logged());
 	ck_assert_int_eq(config_load(&c, "/tmp"), -1);
-	ck_assert_msg(strstr(logged(), "/tmp: is a directory") != NULL,
-	    "got '%s'", logged());
-	/* Not a config file at all: refused before it fills memory. */
+	ck_assert_int_ne(errno, EINVAL);
+	ck_assert_msg(strstr(logged(), "cannot read /tmp: a directory, not a "
+	    "regular file") != NULL, "got '%s'", logged());
+	/* A device is refused unread: it could block or never end. */
 	ck_assert_int_eq(config_load(&c, "/dev/zero"), -1);
-	ck_assert_msg(strstr(logged(), "/dev/zero: larger than") != NULL,
-	    "got '%s'", logged());
-	/* An empty file is valid: the defaults. */
+	ck_assert_int_ne(errno, EINVAL);
+	ck_assert_msg(strstr(logged(), "cannot read /dev/zero: a device, not "
+	    "a regular file") != NULL, "got '%s'", logged());
+	/* /dev/null reads as an empty file: the defaults. */
 	ck_assert_int_eq(config_load(&c, "/dev/null"), 0);
 	ck_assert_int_eq(c.port, 7);
 }
 END_TEST
+
+/* config_print() of c, as one string (static storage, one at a time). */
+static const char *
+printed(const struct echod_config *c)
+{
+	static char buf[2][4096];
+	static int which;
+	FILE	*fp;
+	size_t	 n;
+	char	*out = buf[which ^= 1];
+
+	fp = tmpfile();
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(config_print(c, fp), 0);
+	rewind(fp);
+	n = fread(out, 1, sizeof(buf[0]) - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	return out;
+}
 
 START_TEST(test_shipped_file_is_defaults)
 {
@@ -290,18 +321,64 @@ START_TEST(test_shipped_file_is_defaults)
 	snprintf(path, sizeof(path), "%s/conf/echod.conf", src);
 	ck_assert_int_eq(config_load(&shipped, path), 0);
 	ck_assert_int_eq(config_defaults(&builtin), 0);
-	ck_assert_int_eq(shipped.port, builtin.port);
-	ck_assert_int_eq(shipped.backlog, builtin.backlog);
-	ck_assert(shipped.reuseaddr == builtin.reuseaddr);
-	ck_assert(shipped.tcp == builtin.tcp);
-	ck_assert(shipped.udp == builtin.udp);
-	ck_assert_int_eq(shipped.max_clients, builtin.max_clients);
-	ck_assert_int_eq(shipped.idle_timeout, builtin.idle_timeout);
-	ck_assert_int_eq(shipped.log_level, builtin.log_level);
-	ck_assert(shipped.udp_loop_guard == builtin.udp_loop_guard);
-	ck_assert_uint_eq(shipped.nlisten, builtin.nlisten);
-	for (size_t i = 0; i < shipped.nlisten; i++)
-		ck_assert_str_eq(shipped.listen[i], builtin.listen[i]);
+	/* Every key, whatever keys are added later. */
+	ck_assert_str_eq(printed(&shipped), printed(&builtin));
+}
+END_TEST
+
+/* -T's output is a config file that loads back to the same settings. */
+START_TEST(test_print_round_trip)
+{
+	struct echod_config a, b;
+	const char *text;
+
+	assert_accepted("port = 7777\nbacklog = 16\nreuseaddr = false\n"
+	    "listen = {\"127.0.0.1\", \"::1\"}\nudp = false\n"
+	    "max_clients = 3\nidle_timeout = 30\ntcp_keepalive = 9\n"
+	    "log_level = \"debug\"\nudp_loop_guard = false\n"
+	    "freebind = true\n", &a);
+	text = printed(&a);
+	ck_assert_msg(strstr(text, "port = 7777\n") != NULL &&
+	    strstr(text, "listen = {\"127.0.0.1\", \"::1\"}\n") != NULL &&
+	    strstr(text, "log_level = \"debug\"\n") != NULL &&
+	    strstr(text, "freebind = true\n") != NULL, "printed: %s", text);
+	assert_accepted(text, &b);
+	ck_assert_str_eq(printed(&b), text);
+	ck_assert_int_eq(config_defaults(&a), 0);
+	assert_accepted(printed(&a), &b);
+	ck_assert_str_eq(printed(&b), printed(&a));
+}
+END_TEST
+
+/* Each socket key alone makes the sets differ; the others never do. */
+START_TEST(test_sockets_differ)
+{
+	static const char *const socket_keys[] = {
+		"port = 8\n", "backlog = 5\n", "reuseaddr = false\n",
+		"freebind = true\n", "listen = {\"::\"}\n",
+		"tcp = false\n", "udp = false\n",
+	};
+	static const char *const other_keys[] = {
+		"max_clients = 5\n", "idle_timeout = 5\n",
+		"tcp_keepalive = 5\n", "log_level = \"debug\"\n",
+		"udp_loop_guard = false\n",
+	};
+	struct echod_config base, c;
+	size_t	 i;
+
+	ck_assert_int_eq(config_defaults(&base), 0);
+	for (i = 0; i < sizeof(socket_keys) / sizeof(socket_keys[0]); i++) {
+		assert_accepted(socket_keys[i], &c);
+		ck_assert_msg(config_sockets_differ(&base, &c), "%s",
+		    socket_keys[i]);
+	}
+	for (i = 0; i < sizeof(other_keys) / sizeof(other_keys[0]); i++) {
+		assert_accepted(other_keys[i], &c);
+		ck_assert_msg(!config_sockets_differ(&base, &c), "%s",
+		    other_keys[i]);
+	}
+	ck_assert_str_eq(config_socket_keys(),
+	    "port, backlog, reuseaddr, freebind, listen, tcp, udp");
 }
 END_TEST
 
@@ -349,6 +426,8 @@ config_suite(void)
 	tcase_add_test(tc, test_file_line_and_name);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_shipped_file_is_defaults);
+	tcase_add_test(tc, test_print_round_trip);
+	tcase_add_test(tc, test_sockets_differ);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("port");

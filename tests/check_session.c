@@ -14,23 +14,24 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "echod/session.h"
-#include "echod/stats.h"
+#include "echod/counters.h"
 
 #include "suite.h"
 
 static struct sessions	reg;
-static struct echod_stats stats;
+static struct counters	counters;
 static const struct sockaddr_in peer = { .sin_family = AF_INET };
 
 static void
 setup(void)
 {
-	memset(&stats, 0, sizeof(stats));
-	ck_assert_int_eq(sessions_init(&reg, &stats), 0);
+	ck_assert_int_eq(counters_init(&counters), 0);
+	ck_assert_int_eq(sessions_init(&reg, &counters), 0);
 }
 
 static void
@@ -38,6 +39,7 @@ teardown(void)
 {
 	ck_assert_int_eq(sessions_shutdown(&reg, 2000), 0);
 	sessions_destroy(&reg);
+	counters_destroy(&counters);
 }
 
 /* Start a session on one end of a socketpair; returns the client end. */
@@ -90,10 +92,18 @@ read_full(int fd, char *buf, size_t len)
 	return got;
 }
 
+/* One row of the counters table. */
+static uint64_t
+counter(enum counter_id id)
+{
+	uint64_t v[CTR_COUNT];
+
+	counters_read(&counters, v);
+	return v[id];
+}
+
 START_TEST(test_echo_and_counts)
 {
-	unsigned now, peak;
-	unsigned long long total;
 	char	 buf[64];
 	int	 c, err;
 
@@ -102,16 +112,19 @@ START_TEST(test_echo_and_counts)
 	ck_assert_int_eq(write(c, "hello", 5), 5);
 	ck_assert_uint_eq(read_full(c, buf, 5), 5);
 	ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
-	sessions_counts(&reg, &now, &peak, &total);
-	ck_assert_uint_eq(now, 1);
-	ck_assert_uint_eq(peak, 1);
-	ck_assert_uint_eq(total, 1);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 1);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
+	/* Live sessions are summed in before they end. */
+	ck_assert_uint_eq(counter(CTR_TCP_BYTES_IN), 5);
 	/* EOF from the client ends the session, which unregisters. */
 	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
 	ck_assert_uint_eq(read_full(c, buf, sizeof(buf)), 0);
 	await_count(0);
-	ck_assert_uint_eq(stats_get(&stats.tcp_bytes_in), 5);
-	ck_assert_uint_eq(stats_get(&stats.tcp_bytes_out), 5);
+	/* ...and folded into the retired totals once they end. */
+	ck_assert_uint_eq(counter(CTR_TCP_BYTES_IN), 5);
+	ck_assert_uint_eq(counter(CTR_TCP_BYTES_OUT), 5);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 0);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
 	close(c);
 }
 END_TEST
@@ -141,8 +154,6 @@ END_TEST
 
 START_TEST(test_shutdown_wakes_and_refuses)
 {
-	unsigned now, peak;
-	unsigned long long total;
 	char	 buf[8];
 	int	 c[8], err;
 	size_t	 i;
@@ -154,9 +165,8 @@ START_TEST(test_shutdown_wakes_and_refuses)
 	/* Threads sit in recv(); shutdown must wake them all. */
 	ck_assert_int_eq(sessions_shutdown(&reg, 2000), 0);
 	ck_assert_uint_eq(sessions_count(&reg), 0);
-	sessions_counts(&reg, &now, &peak, &total);
-	ck_assert_uint_eq(peak, 8);
-	ck_assert_uint_eq(total, 8);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 8);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 0);
 	for (i = 0; i < 8; i++) {
 		ck_assert_uint_eq(read_full(c[i], buf, sizeof(buf)), 0);
 		close(c[i]);
@@ -169,6 +179,7 @@ END_TEST
 START_TEST(test_idle_timeout)
 {
 	struct timespec t0, t1;
+	long long elapsed;
 	char	 buf[8];
 	int	 c, err;
 
@@ -179,10 +190,37 @@ START_TEST(test_idle_timeout)
 	/* Silent client: the session gives up and the client sees EOF. */
 	ck_assert_uint_eq(read_full(c, buf, sizeof(buf)), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ck_assert_int_ge(t1.tv_sec - t0.tv_sec, 0);
-	ck_assert_int_le(t1.tv_sec - t0.tv_sec, 3);
+	elapsed = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	/* SO_RCVTIMEO of 1 s: not before it, and not much after. */
+	ck_assert_int_ge(elapsed, 900);
+	ck_assert_int_le(elapsed, 3000);
 	await_count(0);
+	ck_assert_uint_eq(counter(CTR_TCP_CLOSED_IDLE), 1);
 	close(c);
+}
+END_TEST
+
+/*
+ * A session whose thread cannot start leaves no trace: not in the count,
+ * not in the peak.  A stack larger than the address space makes
+ * pthread_create() fail with EAGAIN, as thread exhaustion does.
+ */
+START_TEST(test_thread_failure_rolls_back)
+{
+	int	 c, err;
+
+	c = start_client(4, &err);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(pthread_attr_setstacksize(&reg.attr,
+	    (size_t)1 << 46), 0);
+	ck_assert_int_eq(start_client(4, &err), -1);
+	ck_assert_int_eq(err, EAGAIN);
+	ck_assert_uint_eq(sessions_count(&reg), 1);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 1);
+	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
+	close(c);
+	await_count(0);
 }
 END_TEST
 
@@ -199,6 +237,7 @@ session_suite(void)
 	tcase_add_test(tc, test_max_clients);
 	tcase_add_test(tc, test_shutdown_wakes_and_refuses);
 	tcase_add_test(tc, test_idle_timeout);
+	tcase_add_test(tc, test_thread_failure_rolls_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

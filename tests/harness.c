@@ -568,31 +568,58 @@ daemon_stats(struct daemon *d, char *buf, size_t size)
 	return 0;
 }
 
+/* The value of "name=<n>" in a stats line; 0, or -1 if absent. */
+static int
+stats_field(const char *line, const char *name, unsigned long long *v)
+{
+	size_t	 len = strlen(name);
+	const char *p;
+
+	for (p = line; (p = strstr(p, name)) != NULL; p += len)
+		if ((p == line || p[-1] == ' ') && p[len] == '=' &&
+		    sscanf(p + len + 1, "%llu", v) == 1)
+			return 0;
+	harness_seterr("no %s=<number> in: %s", name, line);
+	return -1;
+}
+
 int
-daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms)
+daemon_counter(struct daemon *d, const char *name, unsigned long long *v)
+{
+	char	 line[2048];
+
+	if (daemon_stats(d, line, sizeof(line)) == -1)
+		return -1;
+	return stats_field(line, name, v);
+}
+
+int
+daemon_wait_counter(struct daemon *d, const char *name,
+    unsigned long long want, int timeout_ms)
 {
 	long long deadline = harness_now_ms() + timeout_ms;
-	char	 line[1024];
-	const char *p;
-	unsigned now;
+	char	 line[2048];
+	unsigned long long now;
 
 	for (;;) {
-		if (daemon_stats(d, line, sizeof(line)) == -1)
+		if (daemon_stats(d, line, sizeof(line)) == -1 ||
+		    stats_field(line, name, &now) == -1)
 			return -1;
-		if ((p = strstr(line, "tcp clients ")) == NULL ||
-		    sscanf(p, "tcp clients %u now", &now) != 1) {
-			harness_seterr("cannot parse the stats line: %s", line);
-			return -1;
-		}
-		if (now == n)
+		if (now == want)
 			return 0;
 		if (harness_now_ms() >= deadline) {
-			harness_seterr("expected %u tcp clients within %d ms, "
-			    "the last stats say: %s", n, timeout_ms, line);
+			harness_seterr("expected %s=%llu within %d ms, the "
+			    "last stats say: %s", name, want, timeout_ms, line);
 			return -1;
 		}
 		nap(4 * POLL_STEP_MS);
 	}
+}
+
+int
+daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms)
+{
+	return daemon_wait_counter(d, "tcp_clients", n, timeout_ms);
 }
 
 int

@@ -102,10 +102,13 @@ const char *daemon_stdout(struct daemon *d);
  * 0, or -1.
  */
 int	daemon_stats(struct daemon *d, char *buf, size_t size);
-/*
- * Poll the stats line until it reports "tcp clients <n> now".  0, or -1 on
- * timeout.
- */
+/* Counter name from a fresh stats line ("name=value ..."); 0, or -1. */
+int	daemon_counter(struct daemon *d, const char *name,
+	    unsigned long long *v);
+/* Poll the stats until counter name equals want.  0, or -1 on timeout. */
+int	daemon_wait_counter(struct daemon *d, const char *name,
+	    unsigned long long want, int timeout_ms);
+/* daemon_wait_counter() on tcp_clients. */
 int	daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms);
 /* Wait for it to exit; 0 once reaped, -1 on timeout. */
 int	daemon_wait_exit(struct daemon *d, int timeout_ms);

@@ -6,21 +6,32 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define ECHOD_MAX_LISTEN	16	/* addresses in "listen" */
 #define ECHOD_MAX_CLIENTS_LIMIT	1048576	/* threads are not free */
+/*
+ * TCP keepalive: 5 minutes of silence before the first probe.  Dead peers
+ * (power off, a NAT that forgot the flow) are dropped after about 10
+ * minutes, and one probe per idle client per 5 minutes costs nothing; a
+ * NAT that times out faster than that needs a lower value.
+ */
+#define ECHOD_DEFAULT_KEEPALIVE	300
+#define ECHOD_MAX_KEEPALIVE	32767	/* TCP_KEEPIDLE's ceiling */
 
 /* The daemon's settings, after defaults, file and command line. */
 struct echod_config {
 	int	port;			/* 1..65535, TCP and UDP */
 	int	backlog;		/* listen(2) backlog */
 	bool	reuseaddr;		/* SO_REUSEADDR on TCP listeners */
+	bool	freebind;		/* IP_FREEBIND: bind before the address is up */
 	bool	tcp;			/* serve TCP */
 	bool	udp;			/* serve UDP */
 	int	max_clients;		/* concurrent TCP clients */
 	int	idle_timeout;		/* seconds, 0 = never */
+	int	tcp_keepalive;		/* seconds of silence before probes, 0 = off */
 	int	log_level;		/* enum log_level */
-	bool	udp_loop_guard;		/* drop datagrams from ports < 1024 */
+	bool	udp_loop_guard;		/* drop datagrams that could be a loop */
 	size_t	nlisten;
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };
@@ -29,11 +40,20 @@ struct echod_config {
 int	config_defaults(struct echod_config *c);
 /*
  * Parse the file at path over the built-in defaults into c.  Errors are
- * logged with file:line; c is only written on success.  Returns 0 or -1.
+ * logged with file:line; c is only written on success.  Returns 0 or -1,
+ * errno EINVAL when the file is not a valid config, any other errno when it
+ * could not be read (missing, not a regular file, out of descriptors).
  */
 int	config_load(struct echod_config *c, const char *path);
 /* As config_load, from a string (messages name "<string>"); for tests. */
 int	config_load_buf(struct echod_config *c, const char *text);
+/* True if a and b differ in a key that describes the sockets. */
+bool	config_sockets_differ(const struct echod_config *a,
+	    const struct echod_config *b);
+/* Those keys' names, "port, backlog, ...", for messages. */
+const char *config_socket_keys(void);
+/* Write c as a config file that -c reads back to the same c (-T). */
+int	config_print(const struct echod_config *c, FILE *fp);
 /* Parse a port number as given on the command line; 0, or -1 if invalid. */
 int	config_parse_port(const char *text, int *port);
 

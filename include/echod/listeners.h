@@ -1,6 +1,7 @@
 #ifndef ECHOD_LISTENERS_H
 #define ECHOD_LISTENERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "echod/config.h"
@@ -15,20 +16,43 @@ struct listeners {
 };
 
 /*
- * Make ls hold the sockets cfg asks for: keep those already open on the same
- * address and port (so a reload drops no client), open the others, close the
- * rest.  All or nothing: on failure (logged, naming the address) ls is
- * unchanged.  The UDP thread must not be polling ls meanwhile.  0 or -1.
+ * A change of socket set in two steps, so a reload is a transaction:
+ * prepare opens what is new (the step that can fail), commit closes what
+ * goes (it cannot fail).
  */
+struct listeners_change {
+	struct listeners next;
+	bool		 kept_tcp[ECHOD_MAX_LISTEN];	/* of the old set */
+	bool		 kept_udp[ECHOD_MAX_LISTEN];
+	bool		 fresh_tcp[ECHOD_MAX_LISTEN];	/* of next */
+	bool		 fresh_udp[ECHOD_MAX_LISTEN];
+	int		 backlog;
+	bool		 reuseaddr;
+};
+
+/*
+ * Plan ls becoming the sockets cfg asks for: keep those already open on the
+ * same address and port (so a reload drops no client) and open the others
+ * into ch.  ls is not touched.  On failure (logged, naming the address)
+ * nothing stays open.  0 or -1.
+ */
+int	listeners_prepare(const struct listeners *ls,
+	    const struct echod_config *cfg, struct listeners_change *ch);
+/*
+ * Make ls the set ch planned: close the sockets it drops, retune the kept
+ * TCP listeners.  The UDP thread must not be polling ls meanwhile.
+ */
+void	listeners_commit(struct listeners *ls,
+	    const struct listeners_change *ch);
+/* Forget ch: close the sockets prepare opened. */
+void	listeners_abort(struct listeners_change *ch);
+/* prepare and commit in one (at start). */
 int	listeners_apply(struct listeners *ls, const struct echod_config *cfg);
 /*
  * Take the n sockets systemd passed from fd 3 on (socket activation),
  * telling TCP from UDP by SO_TYPE.  0, or -1 (logged) with nothing taken.
  */
 int	listeners_adopt(struct listeners *ls, int n);
-/* True if a and b ask for different sockets. */
-bool	listeners_differ(const struct echod_config *a,
-	    const struct echod_config *b);
 /* Close every socket in ls. */
 void	listeners_close(struct listeners *ls);
 

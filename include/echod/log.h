@@ -16,6 +16,8 @@ enum log_level {
 
 /* Send messages at or above level to fp (NULL: stderr); thread-safe after. */
 void	log_init(FILE *fp, int level);
+/* Write nothing from now on (-q). */
+void	log_silence(void);
 /* Change the threshold; safe to call while other threads log. */
 void	log_set_level(int level);
 /* The current threshold. */
@@ -26,6 +28,9 @@ int	log_enabled(int level);
 int	log_level_parse(const char *name);
 /* The name of a level, for messages. */
 const char *log_level_name(int level);
+
+/* The text of errno value errnum, for a message built elsewhere. */
+const char *log_errstr(int errnum);
 
 /* A log rate limit, for errors a hostile peer can repeat at will. */
 struct log_ratelimit {

@@ -32,9 +32,9 @@ char	*net_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 int	net_addr_port(const struct sockaddr *sa);
 /* Non-blocking TCP listener (IPV6_V6ONLY on v6); the descriptor or -1. */
 int	net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
-	    bool reuseaddr);
+	    bool reuseaddr, bool freebind);
 /* Non-blocking UDP socket receiving the destination address (PKTINFO). */
-int	net_udp_bind(const struct sockaddr *sa, socklen_t len);
+int	net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind);
 /* Ask for each datagram's destination (IP_PKTINFO, IPV6_RECVPKTINFO). */
 int	net_udp_pktinfo(int fd, int family);
 /* Set O_NONBLOCK (sockets from systemd arrive blocking). */
@@ -48,6 +48,11 @@ int	net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
 int	net_send_all(int fd, const void *buf, size_t len);
 /* Receive and send timeouts in seconds (0 = none) on a connected socket. */
 int	net_set_timeouts(int fd, int seconds);
+/*
+ * TCP keepalive after seconds of silence (0 = off), so a peer that vanished
+ * (power off, NAT timeout) does not hold its thread for ever.
+ */
+int	net_set_keepalive(int fd, int seconds);
 /* Disable Nagle: an echo must leave as soon as it is read. */
 int	net_set_nodelay(int fd);
 

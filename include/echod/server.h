@@ -7,7 +7,7 @@
 #include "echod/config.h"
 #include "echod/listeners.h"
 #include "echod/session.h"
-#include "echod/stats.h"
+#include "echod/counters.h"
 #include "echod/tcp.h"
 #include "echod/udp.h"
 
@@ -24,7 +24,8 @@ struct server {
 	struct server_options	 opts;
 	bool			 activated;	/* sockets from systemd */
 	struct listeners	 sockets;
-	struct echod_stats	 stats;
+	struct counters		 counters;
+	struct counter_shard	 ctr;		/* reloads (main thread) */
 	struct sessions		 sessions;
 	struct tcp_acceptor	 acceptor;
 	struct udp_service	 udp_service;
@@ -48,11 +49,12 @@ int	server_open(struct server *srv, const struct echod_config *cfg,
 int	server_run(struct server *srv, const sigset_t *waitmask);
 /* Release everything server_open() took. */
 void	server_close(struct server *srv);
-/* Log one line of counters (SIGUSR1). */
+/* Log the counters table as one "stats: name=value ..." line (SIGUSR1). */
 void	server_log_stats(struct server *srv);
 /*
- * Re-read the config file (SIGHUP) and apply it without dropping clients.
- * An invalid file, or sockets that cannot be bound, change nothing.
+ * Re-read the config file (SIGHUP) and apply it without dropping clients:
+ * all of it or, when the file is invalid or unreadable or a new socket
+ * cannot be bound, none of it.
  * Returns 0 if the new configuration is in force, else -1 (logged).
  */
 int	server_reload(struct server *srv);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct echod_stats;
+struct counters;
 struct session;
 
 /*
@@ -22,14 +22,14 @@ struct sessions {
 	struct session		*head;
 	unsigned		 count;
 	unsigned		 peak;
-	unsigned long long	 total;
 	bool			 stopping;
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
-	struct echod_stats	*stats;
+	atomic_int		 keepalive;	/* seconds, 0 = off */
+	struct counters		*counters;
 };
 
-/* Prepare an empty registry counting into stats; 0, or -1 with errno. */
-int	sessions_init(struct sessions *s, struct echod_stats *stats);
+/* Prepare an empty registry counting into counters; 0, or -1 with errno. */
+int	sessions_init(struct sessions *s, struct counters *counters);
 /* Release the registry; only once sessions_shutdown() has drained it. */
 void	sessions_destroy(struct sessions *s);
 /*
@@ -42,11 +42,10 @@ int	session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	    socklen_t peerlen, unsigned max_clients);
 /* Clients connected now. */
 unsigned sessions_count(struct sessions *s);
-/* Connected now, the most at once, and the total since start. */
-void	sessions_counts(struct sessions *s, unsigned *now, unsigned *peak,
-	    unsigned long long *total);
 /* Apply a new idle timeout to new and connected clients, at once. */
 void	sessions_set_idle_timeout(struct sessions *s, int seconds);
+/* Apply TCP keepalive (seconds of silence, 0 = off) to new and connected. */
+void	sessions_set_keepalive(struct sessions *s, int seconds);
 /*
  * Refuse new sessions, shut every client socket down (their threads see EOF
  * and exit) and wait up to timeout_ms for them; 0, or -1 with ETIMEDOUT.

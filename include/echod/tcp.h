@@ -3,15 +3,16 @@
 
 #include <stdbool.h>
 
+#include "echod/counters.h"
 #include "echod/log.h"
 
-struct echod_stats;
 struct sessions;
 
 /* Accepts clients and admits them against max_clients; main thread only. */
 struct tcp_acceptor {
 	struct sessions		*sessions;
-	struct echod_stats	*stats;
+	struct counters		*counters;
+	struct counter_shard	 ctr;		/* the accept loop's counters */
 	unsigned		 max_clients;
 	bool			 full;		/* refusing since last admit */
 	unsigned long long	 refused;	/* in the current burst */
@@ -19,9 +20,14 @@ struct tcp_acceptor {
 	struct log_ratelimit	 accept_rl;	/* accept resource errors */
 };
 
-/* Set up an acceptor that starts sessions in s. */
+/* Set up an acceptor that starts sessions in s, counting into counters. */
 void	tcp_acceptor_init(struct tcp_acceptor *a, struct sessions *s,
-	    struct echod_stats *stats, unsigned max_clients);
+	    struct counters *counters, unsigned max_clients);
+/* Fold its counters into the retired totals. */
+void	tcp_acceptor_destroy(struct tcp_acceptor *a);
+/* Admit at most max_clients from the next accept on. */
+void	tcp_acceptor_set_max_clients(struct tcp_acceptor *a,
+	    unsigned max_clients);
 /*
  * Accept the connections pending on listening socket fd (a bounded batch, so
  * other listeners and signals get their turn).  Returns 0, or -1 with errno

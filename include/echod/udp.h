@@ -7,30 +7,55 @@
 #include <stddef.h>
 
 #include "echod/config.h"
+#include "echod/counters.h"
 
 #define ECHOD_UDP_MAX_SOCKS	ECHOD_MAX_LISTEN
 
-struct echod_stats;
 struct listener;
 
-/* The UDP thread: echoes every datagram on every UDP socket to its sender. */
+/*
+ * The UDP thread: echoes every datagram on every UDP socket to its sender.
+ * It runs from start to stop, even with no socket (udp = false), so a
+ * reload never needs a new thread: the sockets and settings change in
+ * place through the setters below.
+ */
 struct udp_service {
+	pthread_mutex_t		 lock;		/* the fields up to stop */
+	pthread_cond_t		 cond;
 	const struct listener	*socks;
 	size_t			 nsocks;
-	struct echod_stats	*stats;
-	atomic_bool		 loop_guard;	/* drop source ports < 1024 */
-	int			 wake_fd;	/* eventfd: stop */
+	bool			 pause_req;	/* main thread: please park */
+	bool			 paused;	/* udp thread: parked */
+	bool			 stop;
+	atomic_bool		 loop_guard;
+	struct counters		*counters;
+	struct counter_shard	 ctr;		/* the udp thread's counters */
+	int			 wake_fd;	/* eventfd: pause, stop */
 	char			*buf;		/* one datagram */
 	pthread_t		 thread;
 	bool			 running;
 };
 
 /*
- * Start the thread serving the nsocks UDP sockets in socks (which must
- * outlive it).  Returns 0, or -1 with errno; logs its own failure.
+ * Start the thread serving the nsocks sockets in socks (which must outlive
+ * it; none is fine), counting into counters.  Returns 0, or -1 with errno;
+ * logs its own failure.
  */
 int	udp_service_start(struct udp_service *u, const struct listener *socks,
-	    size_t nsocks, struct echod_stats *stats, bool loop_guard);
+	    size_t nsocks, struct counters *counters, bool loop_guard);
+/*
+ * Park the thread (it polls nothing meanwhile), so the sockets it serves
+ * can be closed; no-op if not running.
+ */
+void	udp_service_pause(struct udp_service *u);
+/* Serve the nsocks sockets in socks (which must outlive the thread) again. */
+void	udp_service_resume(struct udp_service *u, const struct listener *socks,
+	    size_t nsocks);
+/* Pause and resume: serve socks from now on. */
+void	udp_service_set_sockets(struct udp_service *u,
+	    const struct listener *socks, size_t nsocks);
+/* Turn the loop guard on or off, at once. */
+void	udp_service_set_loop_guard(struct udp_service *u, bool on);
 /* Stop the thread and wait for it; a no-op if it is not running. */
 void	udp_service_stop(struct udp_service *u);
 

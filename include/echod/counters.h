@@ -1,0 +1,90 @@
+#ifndef ECHOD_COUNTERS_H
+#define ECHOD_COUNTERS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The daemon's counters: one table of (name, help, value) rows, read by
+ * SIGUSR1, STATUS= and the tests through one formatter.  Hot paths never
+ * share a cache line: each writer thread (the accept loop, the UDP thread,
+ * every client thread) adds into its own shard, and a read sums the shards
+ * (the kernel's percpu counters).  A shard that goes away is folded into
+ * the retired totals first, so no count is lost or counted twice.
+ */
+
+/* The rows, in output order; counters.c holds their names and help. */
+enum counter_id {
+	CTR_TCP_CLIENTS,		/* gauge */
+	CTR_TCP_CLIENTS_PEAK,		/* gauge */
+	CTR_TCP_ACCEPTED,
+	CTR_TCP_BYTES_IN,
+	CTR_TCP_BYTES_OUT,
+	CTR_TCP_CLOSED_IDLE,
+	CTR_TCP_CLOSED_ERROR,
+	CTR_TCP_REFUSED_MAX_CLIENTS,
+	CTR_TCP_REFUSED_THREAD,
+	CTR_TCP_ACCEPT_ERRORS,
+	CTR_UDP_DATAGRAMS_IN,
+	CTR_UDP_DATAGRAMS_OUT,
+	CTR_UDP_BYTES_IN,
+	CTR_UDP_BYTES_OUT,
+	CTR_UDP_DROPPED_LOOP_GUARD,
+	CTR_UDP_SEND_ERRORS,
+	CTR_RELOADS,
+	CTR_RELOADS_FAILED,
+	CTR_COUNT
+};
+
+/* What one writer adds up; written by that thread alone. */
+struct counter_shard {
+	_Atomic uint64_t	 v[CTR_COUNT];
+	struct counter_shard	*prev;
+	struct counter_shard	*next;
+};
+
+/* Every shard in use, the totals of retired ones, and the gauges. */
+struct counters {
+	pthread_mutex_t		 lock;
+	struct counter_shard	*head;
+	uint64_t		 retired[CTR_COUNT];
+	_Atomic uint64_t	 gauge[CTR_COUNT];
+};
+
+/* Prepare an empty table; 0, or -1 with errno. */
+int	counters_init(struct counters *c);
+/* Release the table; every shard must have been retired. */
+void	counters_destroy(struct counters *c);
+/* Zero shard and link it into c, so reads include it. */
+void	counters_attach(struct counters *c, struct counter_shard *shard);
+/* Fold shard into the retired totals and unlink it. */
+void	counters_detach(struct counters *c, struct counter_shard *shard);
+
+/* Add n to counter id of the calling thread's own shard. */
+static inline void
+counter_add(struct counter_shard *shard, enum counter_id id, uint64_t n)
+{
+	/* One writer per shard: a plain load and store, no locked RMW. */
+	atomic_store_explicit(&shard->v[id], atomic_load_explicit(
+	    &shard->v[id], memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* Set a gauge row (clients now, peak) to v. */
+void	counters_set_gauge(struct counters *c, enum counter_id id, uint64_t v);
+/* Sum every row into v[CTR_COUNT]. */
+void	counters_read(struct counters *c, uint64_t v[CTR_COUNT]);
+/* The row's name ("tcp_bytes_in") and its one-line help text. */
+const char *counters_name(enum counter_id id);
+const char *counters_help(enum counter_id id);
+/* The row named name, or -1. */
+int	counters_find(const char *name);
+/*
+ * Format v as "name=value name=value ..." into buf; the length it needed
+ * (as snprintf), so a short buffer is detectable.
+ */
+size_t	counters_format(const uint64_t v[CTR_COUNT], char *buf, size_t size);
+
+#endif /* ECHOD_COUNTERS_H */

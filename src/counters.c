@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The counters table: the names and help of every row, the shards that
+ * writer threads add into, and the one formatter that SIGUSR1, STATUS= and
+ * the tests read.  A read locks only the shard list, never a writer.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "echod/counters.h"
+
+struct counter_def {
+	const char	*name;
+	const char	*help;
+	bool		 gauge;		/* a level, not a sum */
+};
+
+static const struct counter_def defs[CTR_COUNT] = {
+	[CTR_TCP_CLIENTS] = { "tcp_clients",
+	    "TCP clients connected now", true },
+	[CTR_TCP_CLIENTS_PEAK] = { "tcp_clients_peak",
+	    "most TCP clients connected at once", true },
+	[CTR_TCP_ACCEPTED] = { "tcp_accepted",
+	    "TCP clients admitted since start", false },
+	[CTR_TCP_BYTES_IN] = { "tcp_bytes_in",
+	    "bytes read from TCP clients", false },
+	[CTR_TCP_BYTES_OUT] = { "tcp_bytes_out",
+	    "bytes echoed to TCP clients", false },
+	[CTR_TCP_CLOSED_IDLE] = { "tcp_closed_idle",
+	    "TCP clients closed by idle_timeout", false },
+	[CTR_TCP_CLOSED_ERROR] = { "tcp_closed_error",
+	    "TCP clients lost to an error (reset, keepalive timeout)", false },
+	[CTR_TCP_REFUSED_MAX_CLIENTS] = { "tcp_refused_max_clients",
+	    "TCP clients closed at once: max_clients reached", false },
+	[CTR_TCP_REFUSED_THREAD] = { "tcp_refused_thread",
+	    "TCP clients closed at once: no thread or memory", false },
+	[CTR_TCP_ACCEPT_ERRORS] = { "tcp_accept_errors",
+	    "accept(2) out of descriptors or memory (each pauses accepting)",
+	    false },
+	[CTR_UDP_DATAGRAMS_IN] = { "udp_datagrams_in",
+	    "UDP datagrams received", false },
+	[CTR_UDP_DATAGRAMS_OUT] = { "udp_datagrams_out",
+	    "UDP datagrams echoed", false },
+	[CTR_UDP_BYTES_IN] = { "udp_bytes_in",
+	    "UDP payload bytes received", false },
+	[CTR_UDP_BYTES_OUT] = { "udp_bytes_out",
+	    "UDP payload bytes echoed", false },
+	[CTR_UDP_DROPPED_LOOP_GUARD] = { "udp_dropped_loop_guard",
+	    "UDP datagrams dropped by udp_loop_guard", false },
+	[CTR_UDP_SEND_ERRORS] = { "udp_send_errors",
+	    "UDP replies that could not be sent", false },
+	[CTR_RELOADS] = { "reloads",
+	    "configuration reloads applied", false },
+	[CTR_RELOADS_FAILED] = { "reloads_failed",
+	    "reloads refused (invalid or unreadable file, bind failure)",
+	    false },
+};
+
+int
+counters_init(struct counters *c)
+{
+	int	 rc;
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < CTR_COUNT; i++)
+		atomic_init(&c->gauge[i], 0);
+	if ((rc = pthread_mutex_init(&c->lock, NULL)) != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+void
+counters_destroy(struct counters *c)
+{
+	pthread_mutex_destroy(&c->lock);
+}
+
+void
+counters_attach(struct counters *c, struct counter_shard *shard)
+{
+	size_t	 i;
+
+	for (i = 0; i < CTR_COUNT; i++)
+		atomic_init(&shard->v[i], 0);
+	pthread_mutex_lock(&c->lock);
+	shard->prev = NULL;
+	shard->next = c->head;
+	if (c->head != NULL)
+		c->head->prev = shard;
+	c->head = shard;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+counters_detach(struct counters *c, struct counter_shard *shard)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CTR_COUNT; i++)
+		c->retired[i] += atomic_load_explicit(&shard->v[i],
+		    memory_order_relaxed);
+	if (shard->prev != NULL)
+		shard->prev->next = shard->next;
+	else
+		c->head = shard->next;
+	if (shard->next != NULL)
+		shard->next->prev = shard->prev;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+counters_set_gauge(struct counters *c, enum counter_id id, uint64_t v)
+{
+	atomic_store_explicit(&c->gauge[id], v, memory_order_relaxed);
+}
+
+void
+counters_read(struct counters *c, uint64_t v[CTR_COUNT])
+{
+	const struct counter_shard *s;
+	size_t	 i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CTR_COUNT; i++)
+		v[i] = defs[i].gauge ? atomic_load_explicit(&c->gauge[i],
+		    memory_order_relaxed) : c->retired[i];
+	for (s = c->head; s != NULL; s = s->next)
+		for (i = 0; i < CTR_COUNT; i++)
+			if (!defs[i].gauge)
+				v[i] += atomic_load_explicit(&s->v[i],
+				    memory_order_relaxed);
+	pthread_mutex_unlock(&c->lock);
+}
+
+const char *
+counters_name(enum counter_id id)
+{
+	return defs[id].name;
+}
+
+const char *
+counters_help(enum counter_id id)
+{
+	return defs[id].help;
+}
+
+int
+counters_find(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < CTR_COUNT; i++)
+		if (strcmp(defs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+size_t
+counters_format(const uint64_t v[CTR_COUNT], char *buf, size_t size)
+{
+	size_t	 len = 0, i;
+	int	 n;
+
+	if (size > 0)
+		buf[0] = '\0';
+	for (i = 0; i < CTR_COUNT; i++) {
+		n = snprintf(len < size ? buf + len : NULL,
+		    len < size ? size - len : 0, "%s%s=%llu", i > 0 ? " " : "",
+		    defs[i].name, (unsigned long long)v[i]);
+		if (n > 0)
+			len += (size_t)n;
+	}
+	return len;
+}
