@@ -30,22 +30,6 @@ client(int port)
 	return fd;
 }
 
-/*
- * Rewrite the config as "port = <port>" plus body, SIGHUP, and wait for the
- * reload's verdict line, applied or not.
- */
-static void
-reload(struct daemon *d, const char *verdict, int port, const char *body)
-{
-	int	 n = daemon_log_count(d, verdict);
-
-	ck_assert_int_eq(harness_write_file(d->conf, "port = %d\n%s", port,
-	    body), 0);
-	ck_assert_int_eq(daemon_signal(d, SIGHUP), 0);
-	ck_assert_msg(daemon_wait_log(d, verdict, n + 1, HARNESS_IO_MS) == 0,
-	    "no '%s' after SIGHUP: %s", verdict, daemon_log_tail(d));
-}
-
 START_TEST(test_reload_max_clients_keeps_clients)
 {
 	struct daemon d = DAEMON_INIT;

@@ -145,6 +145,13 @@ int	tcp_connect(int family, int port);
 int	harness_occupy(int family, int type, int port);
 /* Sockets on local TCP port in state st (6: TIME_WAIT), from /proc. */
 int	harness_tcp_state_count(int port, int st);
+/*
+ * The kernel timer of the server's end of IPv4 client socket fd, from
+ * /proc/net/tcp: timer 2 is keepalive, when its expiry in clock ticks
+ * (USER_HZ).  0, or -1.
+ */
+int	harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
+	    unsigned long *when);
 /* Abortive close: SO_LINGER 0, so the peer gets a reset. */
 void	tcp_reset(int fd);
 /* Send all of buf. 0, or -1. */

@@ -47,6 +47,18 @@ udp_echo_ok(int fd, const void *buf, size_t len)
 	ck_assert_msg(udp_echo(fd, buf, len) == 0, "%s", harness_error());
 }
 
+void
+reload(struct daemon *d, const char *verdict, int port, const char *body)
+{
+	int	 n = daemon_log_count(d, verdict);
+
+	ck_assert_int_eq(harness_write_file(d->conf, "port = %d\n%s", port,
+	    body), 0);
+	ck_assert_int_eq(daemon_signal(d, SIGHUP), 0);
+	ck_assert_msg(daemon_wait_log(d, verdict, n + 1, HARNESS_IO_MS) == 0,
+	    "no '%s' after SIGHUP: %s", verdict, daemon_log_tail(d));
+}
+
 /* Send sig, expect exit 0 within the contract's 2 s; release d. */
 void
 stop_ok(struct daemon *d, int sig)
@@ -81,6 +93,19 @@ tcase_new(Suite *s, const char *name, double timeout)
 	tcase_set_timeout(tc, timeout);
 	suite_add_tcase(s, tc);
 	return tc;
+}
+
+int
+harness_skip(const char *prog, const char *why)
+{
+	const char *req = getenv("ECHOD_TEST");
+
+	if (req != NULL && strcmp(req, "require") == 0) {
+		printf("%s: FAIL: required but cannot run: %s\n", prog, why);
+		return EXIT_FAILURE;
+	}
+	printf("%s: SKIPPED: %s\n", prog, why);
+	return HARNESS_SKIP;
 }
 
 int

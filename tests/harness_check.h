@@ -24,12 +24,25 @@ void	echo_ok(int fd, const void *buf, size_t len);
 /* Send buf as one datagram and get it back whole. */
 void	udp_echo_ok(int fd, const void *buf, size_t len);
 /*
+ * Rewrite the daemon's config as "port = <port>" plus body, SIGHUP, and
+ * wait for the reload's verdict line (applied or not).
+ */
+void	reload(struct daemon *d, const char *verdict, int port,
+	    const char *body);
+/*
  * Send sig and expect exit 0 within STOP_LIMIT_MS, one "stopping" and one
  * "stopped" line and no client left behind; release d.
  */
 void	stop_ok(struct daemon *d, int sig);
 /* A TCase in s whose tests end with harness_teardown(), timeout seconds. */
 TCase	*tcase_new(Suite *s, const char *name, double timeout);
+/* CTest's SKIP_RETURN_CODE. */
+#define HARNESS_SKIP	77
+/*
+ * main()'s status for a suite that cannot run here: HARNESS_SKIP, or a
+ * failure when ECHOD_TEST=require (CI), so nothing skips unseen there.
+ */
+int	harness_skip(const char *prog, const char *why);
 /* main() of an end-to-end suite: harness set up around suite_run(). */
 int	harness_main(Suite *s, const char *prog);
 

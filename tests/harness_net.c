@@ -165,6 +165,40 @@ harness_tcp_state_count(int port, int st)
 	return n;
 }
 
+int
+harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
+    unsigned long *when)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char	 line[512];
+	unsigned lport, rport, tr;
+	unsigned long tm;
+	FILE	*fp;
+	int	 found = -1;
+
+	/* The server's end: local port server_port, remote our port. */
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    (fp = fopen("/proc/net/tcp", "r")) == NULL) {
+		harness_seterr("/proc/net/tcp: %s", strerror(errno));
+		return -1;
+	}
+	while (found == -1 && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, " %*u: %*8x:%x %*8x:%x %*x %*x:%*x %x:%lx",
+		    &lport, &rport, &tr, &tm) == 4 &&
+		    (int)lport == server_port &&
+		    rport == ntohs(((struct sockaddr_in *)&ss)->sin_port)) {
+			*timer = tr;
+			*when = tm;
+			found = 0;
+		}
+	fclose(fp);
+	if (found == -1)
+		harness_seterr("no server socket for this client in "
+		    "/proc/net/tcp");
+	return found;
+}
+
 /* poll(2) one descriptor until deadline: revents, 0 on timeout, -1. */
 static int
 wait_fd(int fd, short events, long long deadline)

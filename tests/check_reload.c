@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A reload is a transaction, end to end: for every key that SIGHUP
+ * applies, a file that changes it but is then rejected (invalid, a socket
+ * that cannot be bound, unreadable) leaves the old value in force, seen
+ * from a client.  Also: the reported reason names the right cause, and a
+ * fifo at the config path neither blocks the main loop nor delays SIGTERM.
+ * Needs root (ports below 1024 for the loop guard): skipped otherwise.
+ */
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+#include "harness_check.h"
+
+/* How the new file is rejected. */
+enum rejection { REJECT_INVALID, REJECT_BIND, REJECT_UNREADABLE, NREJECT };
+
+static const char *const verdicts[NREJECT] = {
+	[REJECT_INVALID] = "is invalid; the running configuration stays",
+	[REJECT_BIND] = "reload: the running configuration stays",
+	[REJECT_UNREADABLE] = "cannot read",
+};
+
+/* A key, the value it starts with, the value the rejected file asks for. */
+struct key_case {
+	const char	*name;
+	const char	*before;
+	const char	*after;
+	void		(*in_force)(struct daemon *);	/* asserts before */
+};
+
+static void
+max_clients_1(struct daemon *d)
+{
+	int	 a = connect_ok(d, AF_INET), b;
+
+	echo_ok(a, "a", 1);
+	b = connect_ok(d, AF_INET);
+	ck_assert_msg(sock_wait_closed(b, HARNESS_IO_MS) == 0,
+	    "a second client was admitted: max_clients is no longer 1");
+	close(a);
+	close(b);
+	ck_assert_msg(daemon_wait_clients(d, 0, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
+}
+
+static void
+idle_timeout_1(struct daemon *d)
+{
+	int	 a = connect_ok(d, AF_INET);
+
+	echo_ok(a, "a", 1);
+	ck_assert_msg(sock_wait_closed(a, 5000) == 0,
+	    "a silent client was kept: idle_timeout is no longer 1");
+	close(a);
+}
+
+static void
+keepalive_7(struct daemon *d)
+{
+	unsigned timer;
+	unsigned long when;
+	int	 a = connect_ok(d, AF_INET);
+
+	echo_ok(a, "a", 1);
+	ck_assert_msg(harness_tcp_peer_timer(a, d->port, &timer, &when) == 0,
+	    "%s", harness_error());
+	/* Timer 2 is keepalive, due within 7 s (700 ticks), not 300 s. */
+	ck_assert_msg(timer == 2 && when <= 7 * 100,
+	    "tcp_keepalive = 7 not in force: timer %u in %lu ticks", timer,
+	    when);
+	close(a);
+}
+
+static void
+debug_level(struct daemon *d)
+{
+	int	 n = daemon_log_count(d, ": connected"), a;
+
+	a = connect_ok(d, AF_INET);
+	echo_ok(a, "a", 1);
+	ck_assert_msg(daemon_wait_log(d, ": connected", n + 1, HARNESS_IO_MS) ==
+	    0, "no debug line: log_level is no longer debug");
+	close(a);
+}
+
+/* A port below 1024 to send from, or fail: the suite runs as root. */
+static int
+low_port_socket(int port)
+{
+	int	 lport, fd;
+
+	for (lport = 1023; lport >= 900; lport--)
+		if ((fd = udp_connect_from(AF_INET, lport, port)) != -1)
+			return fd;
+	ck_abort_msg("cannot bind a UDP port below 1024: %s", harness_error());
+	return -1;
+}
+
+static void
+loop_guard_on(struct daemon *d)
+{
+	static unsigned char buf[64];
+	unsigned long long before, after;
+	int	 low = low_port_socket(d->port), fd;
+	ssize_t	 n;
+
+	ck_assert_int_eq(daemon_counter(d, "udp_dropped_loop_guard", &before),
+	    0);
+	fd = udp_connect(AF_INET, d->port);
+	ck_assert_msg(fd != -1, "%s", harness_error());
+	ck_assert_int_eq(send(low, "loop?", 5, 0), 5);
+	/* Served in arrival order: once this is back, the other was seen. */
+	udp_echo_ok(fd, "normal", 6);
+	n = udp_recv(low, buf, sizeof(buf), 100);
+	ck_assert_msg(n == -1, "a datagram from a port below 1024 was "
+	    "answered: udp_loop_guard is no longer true");
+	ck_assert_int_eq(daemon_counter(d, "udp_dropped_loop_guard", &after),
+	    0);
+	ck_assert_uint_eq(after, before + 1);
+	close(low);
+	close(fd);
+}
+
+static void
+tcp_served(struct daemon *d)
+{
+	int	 a = connect_ok(d, AF_INET);
+
+	echo_ok(a, "tcp", 3);
+	close(a);
+}
+
+static void
+udp_served(struct daemon *d)
+{
+	int	 u = udp_connect(AF_INET, d->port);
+
+	ck_assert_msg(u != -1, "%s", harness_error());
+	udp_echo_ok(u, "udp", 3);
+	close(u);
+}
+
+/* The old port answers both protocols. */
+static void
+port_kept(struct daemon *d)
+{
+	tcp_served(d);
+	udp_served(d);
+}
+
+static const struct key_case keys[] = {
+	{ "max_clients", "max_clients = 1\n", "max_clients = 5\n",
+	    max_clients_1 },
+	{ "idle_timeout", "idle_timeout = 1\n", "idle_timeout = 0\n",
+	    idle_timeout_1 },
+	{ "tcp_keepalive", "tcp_keepalive = 7\n", "tcp_keepalive = 0\n",
+	    keepalive_7 },
+	{ "log_level", "log_level = \"debug\"\n", "log_level = \"error\"\n",
+	    debug_level },
+	{ "udp_loop_guard", "udp_loop_guard = true\n",
+	    "udp_loop_guard = false\n", loop_guard_on },
+	{ "tcp", "tcp = true\n", "tcp = false\n", tcp_served },
+	{ "udp", "udp = true\n", "udp = false\n", udp_served },
+	{ "port", "", NULL, port_kept },	/* after: another port */
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* Replace the config with a fifo: a read would block for ever. */
+static void
+make_unreadable(struct daemon *d)
+{
+	ck_assert_int_eq(unlink(d->conf), 0);
+	ck_assert_int_eq(mkfifo(d->conf, 0600), 0);
+}
+
+/* _i runs over keys x rejections. */
+START_TEST(test_rejected_reload_keeps_value)
+{
+	const struct key_case *k = &keys[_i / NREJECT];
+	enum rejection how = (enum rejection)(_i % NREJECT);
+	struct daemon d = DAEMON_INIT;
+	char	 body[512], other[64];
+	int	 newport = harness_free_port(false), n;
+	unsigned long long v;
+
+	ck_assert_msg(newport > 0, "%s", harness_error());
+	start(&d, k->before);
+	k->in_force(&d);
+	snprintf(other, sizeof(other), "port = %d\n", newport);
+	snprintf(body, sizeof(body), "%s%s%s", k->after != NULL ? k->after :
+	    other, how == REJECT_BIND ? "listen = {\"127.0.0.1\", "
+	    "\"192.0.2.1\"}\n" : CONF_LOCAL, how == REJECT_INVALID ?
+	    "bogus_key = 1\n" : "");
+	/* "port = <old>" first; the case's own port line, if any, wins. */
+	n = daemon_log_count(&d, verdicts[how]);
+	ck_assert_int_eq(harness_write_file(d.conf, "port = %d\n%s", d.port,
+	    body), 0);
+	if (how == REJECT_UNREADABLE)
+		make_unreadable(&d);
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	ck_assert_msg(daemon_wait_log(&d, verdicts[how], n + 1,
+	    HARNESS_IO_MS) == 0, "%s, rejected by %d: no '%s': %s", k->name,
+	    how, verdicts[how], daemon_log_tail(&d));
+	ck_assert_msg(strstr(daemon_log(&d), "applied") == NULL,
+	    "a rejected file was applied: %s", daemon_log_tail(&d));
+	k->in_force(&d);
+	if (k->after == NULL)
+		ck_assert_msg(tcp_connect(AF_INET, newport) == -1,
+		    "the new port of a rejected file is served");
+	ck_assert_int_eq(daemon_counter(&d, "reloads_failed", &v), 0);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(daemon_counter(&d, "reloads", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/*
+ * The defect that started it: a bind failure used to restart UDP with the
+ * new file's loop guard while saying the old configuration stays.
+ */
+START_TEST(test_bind_failure_keeps_loop_guard)
+{
+	struct daemon d = DAEMON_INIT;
+
+	start(&d, "udp_loop_guard = true\n");
+	loop_guard_on(&d);
+	reload(&d, "reload: the running configuration stays", d.port,
+	    "listen = {\"127.0.0.1\", \"192.0.2.1\"}\n"
+	    "udp_loop_guard = false\n");
+	ck_assert_msg(strstr(daemon_log(&d), "cannot bind") != NULL, "%s",
+	    daemon_log_tail(&d));
+	loop_guard_on(&d);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/* Out of descriptors is "cannot read", not "invalid": the file is fine. */
+START_TEST(test_emfile_is_not_invalid)
+{
+	struct daemon d = DAEMON_INIT;
+	struct rlimit rl, old;
+	int	 fds;
+
+	start(&d, "");
+	fds = proc_fd_count(d.pid);
+	ck_assert_int_gt(fds, 0);
+	/* Every descriptor it may have is in use: open(2) fails. */
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old), 0);
+	rl.rlim_cur = (rlim_t)fds;
+	rl.rlim_max = old.rlim_max;
+	ck_assert_msg(prlimit(d.pid, RLIMIT_NOFILE, &rl, NULL) == 0, "%s",
+	    strerror(errno));
+	reload(&d, "reload: cannot read", d.port, CONF_LOCAL
+	    "max_clients = 7\n");
+	ck_assert_msg(strstr(daemon_log(&d), "Too many open files") != NULL &&
+	    strstr(daemon_log(&d), "is invalid") == NULL, "%s",
+	    daemon_log_tail(&d));
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	/* With descriptors back, the same file applies. */
+	reload(&d, "applied (max_clients 7", d.port, CONF_LOCAL
+	    "max_clients = 7\n");
+	tcp_served(&d);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/* A fifo at the config path: refused at once, and SIGTERM still works. */
+START_TEST(test_fifo_does_not_block)
+{
+	struct daemon d = DAEMON_INIT;
+	long long t0;
+
+	start(&d, "");
+	make_unreadable(&d);
+	t0 = harness_now_ms();
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	ck_assert_msg(daemon_wait_log(&d, "a fifo, not a regular file", 1,
+	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	ck_assert_msg(harness_now_ms() - t0 < 1000, "the fifo took %lld ms",
+	    harness_now_ms() - t0);
+	/* The accept loop runs: a new client is served. */
+	tcp_served(&d);
+	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/* 1,000 SIGHUPs then one SIGTERM: the stop request is never lost. */
+START_TEST(test_sigterm_among_sighups)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 i;
+
+	start(&d, "");
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
+	tcp_served(&d);
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(daemon_signal(&d, i % 2 ? SIGHUP : SIGUSR1),
+		    0);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+static Suite *
+reload_suite(void)
+{
+	Suite	*s = suite_create("reload");
+	TCase	*tc = tcase_new(s, "transaction", 120);
+
+	tcase_add_loop_test(tc, test_rejected_reload_keeps_value, 0,
+	    (int)(NKEYS * NREJECT));
+	tcase_add_test(tc, test_bind_failure_keeps_loop_guard);
+	tc = tcase_new(s, "reading", 60);
+	tcase_add_test(tc, test_emfile_is_not_invalid);
+	tcase_add_test(tc, test_fifo_does_not_block);
+	tcase_add_test(tc, test_sigterm_among_sighups);
+	return s;
+}
+
+int
+main(void)
+{
+	if (geteuid() != 0)
+		return harness_skip("check_reload", "needs root (a UDP port "
+		    "below 1024, prlimit on the daemon)");
+	return harness_main(reload_suite(), "check_reload");
+}
