@@ -44,40 +44,43 @@ enum key_kind {
  */
 struct config_key {
 	cfg_opt_t	 opt;
-	enum key_kind	 kind;
 	size_t		 offset;
 	long		 min;
 	long		 max;
+	enum key_kind	 kind;
 	bool		 socket;
 };
 
 #define OFF(member)	offsetof(struct echod_config, member)
+/* One row, in reading order; the struct is ordered for its size. */
+#define KEY(opt, kind, offset, min, max, socket)			\
+	{ opt, offset, min, max, kind, socket }
 
 static const struct config_key keys[] = {
-	{ CFG_INT("port", 7, CFGF_NONE), KEY_INT, OFF(port), 1, 65535,
-	    true },
-	{ CFG_INT("backlog", 4096, CFGF_NONE), KEY_INT, OFF(backlog), 1,
-	    INT_MAX, true },
-	{ CFG_BOOL("reuseaddr", cfg_true, CFGF_NONE), KEY_BOOL,
-	    OFF(reuseaddr), 0, 0, true },
-	{ CFG_BOOL("freebind", cfg_false, CFGF_NONE), KEY_BOOL,
-	    OFF(freebind), 0, 0, true },
-	{ CFG_STR_LIST("listen", "{\"0.0.0.0\", \"::\"}", CFGF_NONE),
-	    KEY_LISTEN, OFF(listen), 1, ECHOD_MAX_LISTEN, true },
-	{ CFG_BOOL("tcp", cfg_true, CFGF_NONE), KEY_BOOL, OFF(tcp), 0, 0,
-	    true },
-	{ CFG_BOOL("udp", cfg_true, CFGF_NONE), KEY_BOOL, OFF(udp), 0, 0,
-	    true },
-	{ CFG_INT("max_clients", 1024, CFGF_NONE), KEY_INT,
-	    OFF(max_clients), 1, ECHOD_MAX_CLIENTS_LIMIT, false },
-	{ CFG_INT("idle_timeout", 0, CFGF_NONE), KEY_INT,
-	    OFF(idle_timeout), 0, INT_MAX, false },
-	{ CFG_INT("tcp_keepalive", ECHOD_DEFAULT_KEEPALIVE, CFGF_NONE),
-	    KEY_INT, OFF(tcp_keepalive), 0, ECHOD_MAX_KEEPALIVE, false },
-	{ CFG_STR("log_level", "info", CFGF_NONE), KEY_LEVEL,
-	    OFF(log_level), 0, 0, false },
-	{ CFG_BOOL("udp_loop_guard", cfg_true, CFGF_NONE), KEY_BOOL,
-	    OFF(udp_loop_guard), 0, 0, false },
+	KEY(CFG_INT("port", 7, CFGF_NONE), KEY_INT, OFF(port), 1, 65535,
+	    true),
+	KEY(CFG_INT("backlog", 4096, CFGF_NONE), KEY_INT, OFF(backlog), 1,
+	    INT_MAX, true),
+	KEY(CFG_BOOL("reuseaddr", cfg_true, CFGF_NONE), KEY_BOOL,
+	    OFF(reuseaddr), 0, 0, true),
+	KEY(CFG_BOOL("freebind", cfg_false, CFGF_NONE), KEY_BOOL,
+	    OFF(freebind), 0, 0, true),
+	KEY(CFG_STR_LIST("listen", "{\"0.0.0.0\", \"::\"}", CFGF_NONE),
+	    KEY_LISTEN, OFF(listen), 1, ECHOD_MAX_LISTEN, true),
+	KEY(CFG_BOOL("tcp", cfg_true, CFGF_NONE), KEY_BOOL, OFF(tcp), 0, 0,
+	    true),
+	KEY(CFG_BOOL("udp", cfg_true, CFGF_NONE), KEY_BOOL, OFF(udp), 0, 0,
+	    true),
+	KEY(CFG_INT("max_clients", 1024, CFGF_NONE), KEY_INT,
+	    OFF(max_clients), 1, ECHOD_MAX_CLIENTS_LIMIT, false),
+	KEY(CFG_INT("idle_timeout", 0, CFGF_NONE), KEY_INT,
+	    OFF(idle_timeout), 0, INT_MAX, false),
+	KEY(CFG_INT("tcp_keepalive", ECHOD_DEFAULT_KEEPALIVE, CFGF_NONE),
+	    KEY_INT, OFF(tcp_keepalive), 0, ECHOD_MAX_KEEPALIVE, false),
+	KEY(CFG_STR("log_level", "info", CFGF_NONE), KEY_LEVEL,
+	    OFF(log_level), 0, 0, false),
+	KEY(CFG_BOOL("udp_loop_guard", cfg_true, CFGF_NONE), KEY_BOOL,
+	    OFF(udp_loop_guard), 0, 0, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

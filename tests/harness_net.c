@@ -169,8 +169,8 @@ int
 harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
     unsigned long *when)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	struct sockaddr_in sin = { .sin_port = 0 };
+	socklen_t len = sizeof(sin);
 	char	 line[512];
 	unsigned lport, rport, tr;
 	unsigned long tm;
@@ -178,7 +178,7 @@ harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
 	int	 found = -1;
 
 	/* The server's end: local port server_port, remote our port. */
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
 	    (fp = fopen("/proc/net/tcp", "r")) == NULL) {
 		harness_seterr("/proc/net/tcp: %s", strerror(errno));
 		return -1;
@@ -187,7 +187,7 @@ harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
 		if (sscanf(line, " %*u: %*8x:%x %*8x:%x %*x %*x:%*x %x:%lx",
 		    &lport, &rport, &tr, &tm) == 4 &&
 		    (int)lport == server_port &&
-		    rport == ntohs(((struct sockaddr_in *)&ss)->sin_port)) {
+		    rport == ntohs(sin.sin_port)) {
 			*timer = tr;
 			*when = tm;
 			found = 0;
