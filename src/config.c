@@ -21,6 +21,7 @@
 
 #include <confuse.h>
 
+#include "echod/cidr.h"
 #include "echod/config.h"
 #include "echod/log.h"
 #include "echod/net.h"
@@ -34,6 +35,7 @@ enum key_kind {
 	KEY_BOOL,		/* bool */
 	KEY_LEVEL,		/* int log level, named in the file */
 	KEY_LISTEN,		/* the listen[] address list */
+	KEY_CIDRS,		/* a struct cidr_list of allow/deny */
 };
 
 /*
@@ -81,6 +83,34 @@ static const struct config_key keys[] = {
 	    OFF(log_level), 0, 0, false),
 	KEY(CFG_BOOL("udp_loop_guard", cfg_true, CFGF_NONE), KEY_BOOL,
 	    OFF(udp_loop_guard), 0, 0, false),
+	/* Safe exposure: fairness, abuse limits, access control. */
+	KEY(CFG_INT("source_prefix_v4", 32, CFGF_NONE), KEY_INT,
+	    OFF(source_prefix_v4), 1, 32, false),
+	KEY(CFG_INT("source_prefix_v6", 64, CFGF_NONE), KEY_INT,
+	    OFF(source_prefix_v6), 1, 128, false),
+	KEY(CFG_INT("max_clients_per_source", 0, CFGF_NONE), KEY_INT,
+	    OFF(max_clients_per_source), 0, ECHOD_MAX_CLIENTS_LIMIT, false),
+	KEY(CFG_BOOL("fair_share", cfg_true, CFGF_NONE), KEY_BOOL,
+	    OFF(fair_share), 0, 0, false),
+	KEY(CFG_INT("connect_rate_per_source", 0, CFGF_NONE), KEY_INT,
+	    OFF(connect_rate_per_source), 0, ECHOD_MAX_RATE, false),
+	KEY(CFG_INT("connect_burst", ECHOD_DEFAULT_CONNECT_BURST, CFGF_NONE),
+	    KEY_INT, OFF(connect_burst), 1, ECHOD_MAX_RATE, false),
+	KEY(CFG_INT("udp_rate_per_source", ECHOD_DEFAULT_UDP_RATE, CFGF_NONE),
+	    KEY_INT, OFF(udp_rate_per_source), 0, ECHOD_MAX_RATE, false),
+	KEY(CFG_INT("udp_rate_burst", ECHOD_DEFAULT_UDP_BURST, CFGF_NONE),
+	    KEY_INT, OFF(udp_rate_burst), 1, ECHOD_MAX_RATE, false),
+	KEY(CFG_INT("udp_prefix_v4", 24, CFGF_NONE), KEY_INT,
+	    OFF(udp_prefix_v4), 1, 32, false),
+	KEY(CFG_INT("udp_prefix_v6", 56, CFGF_NONE), KEY_INT,
+	    OFF(udp_prefix_v6), 1, 128, false),
+	KEY(CFG_INT("udp_rate_table_size", ECHOD_DEFAULT_RATE_TABLE,
+	    CFGF_NONE), KEY_INT, OFF(udp_rate_table_size),
+	    ECHOD_MIN_RATE_TABLE, ECHOD_MAX_RATE_TABLE, false),
+	KEY(CFG_STR_LIST("allow", "{}", CFGF_NONE), KEY_CIDRS, OFF(allow),
+	    0, ECHOD_MAX_ACL, false),
+	KEY(CFG_STR_LIST("deny", "{}", CFGF_NONE), KEY_CIDRS, OFF(deny),
+	    0, ECHOD_MAX_ACL, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -152,6 +182,29 @@ validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* As validate_listen: the newest element only, and the limit. */
+static int
+validate_cidrs(cfg_t *cfg, cfg_opt_t *opt)
+{
+	char	 err[CIDR_ERRLEN];
+	struct cidr c;
+	unsigned n = cfg_opt_size(opt);
+
+	if (n == 0)
+		return 0;
+	if (n > ECHOD_MAX_ACL) {
+		cfg_error(cfg, "%s: more than %d entries", opt->name,
+		    ECHOD_MAX_ACL);
+		return -1;
+	}
+	if (cidr_parse(cfg_opt_getnstr(opt, n - 1), &c, err,
+	    sizeof(err)) == -1) {
+		cfg_error(cfg, "%s: %s", opt->name, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 validate_log_level(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -186,6 +239,7 @@ config_schema(void)
 		[KEY_BOOL] = NULL,
 		[KEY_LEVEL] = validate_log_level,
 		[KEY_LISTEN] = validate_listen,
+		[KEY_CIDRS] = validate_cidrs,
 	};
 	cfg_opt_t opts[NKEYS + 1], end = CFG_END();
 	cfg_t	*cfg;
@@ -229,6 +283,36 @@ cfield(const struct echod_config *c, const struct config_key *k)
 	return (const char *)c + k->offset;
 }
 
+/* The validated strings of list key as parsed CIDRs; 0, or -1 (ENOMEM). */
+static int
+copy_cidrs(struct cidr_list *l, cfg_t *cfg, const char *key)
+{
+	char	 err[CIDR_ERRLEN];
+	size_t	 i, n = cfg_size(cfg, key);
+
+	l->n = 0;
+	if (n == 0)
+		return 0;
+	if ((l->v = calloc(n, sizeof(*l->v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (cidr_parse(cfg_getnstr(cfg, key, i), &l->v[i], err,
+		    sizeof(err)) == -1) {
+			errno = EINVAL;		/* the validator passed it */
+			return -1;
+		}
+	l->n = n;
+	return 0;
+}
+
+void
+config_free(struct echod_config *c)
+{
+	free(c->allow.v);
+	free(c->deny.v);
+	c->allow = c->deny = (struct cidr_list){ .v = NULL, .n = 0 };
+}
+
 static int
 config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 {
@@ -262,6 +346,13 @@ config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 				snprintf(c->listen[j], sizeof(c->listen[j]),
 				    "%s", cfg_getnstr(cfg, key, j));
 			break;
+		case KEY_CIDRS:
+			if (copy_cidrs(field(c, k), cfg, key) == -1) {
+				log_err("%s: %s", name, key);
+				config_free(c);
+				return -1;
+			}
+			break;
 		}
 	}
 	return 0;
@@ -289,6 +380,8 @@ config_sockets_differ(const struct echod_config *a,
 			    *(const bool *)cfield(b, k))
 				return true;
 			break;
+		case KEY_CIDRS:
+			break;		/* never a socket key */
 		case KEY_LISTEN:
 			if (a->nlisten != b->nlisten)
 				return true;
@@ -322,6 +415,19 @@ config_socket_keys(void)
 	return names;
 }
 
+static void
+print_cidrs(FILE *fp, const char *key, const struct cidr_list *l)
+{
+	char	 buf[IPADDR_STRLEN];
+	size_t	 i;
+
+	fprintf(fp, "%s = {", key);
+	for (i = 0; i < l->n; i++)
+		fprintf(fp, "%s\"%s\"", i > 0 ? ", " : "", ipaddr_format(
+		    &l->v[i].addr, l->v[i].prefix, buf, sizeof(buf)));
+	fprintf(fp, "}\n");
+}
+
 int
 config_print(const struct echod_config *c, FILE *fp)
 {
@@ -348,6 +454,9 @@ config_print(const struct echod_config *c, FILE *fp)
 				fprintf(fp, "%s\"%s\"", i > 0 ? ", " : "",
 				    c->listen[i]);
 			fprintf(fp, "}\n");
+			break;
+		case KEY_CIDRS:
+			print_cidrs(fp, k->opt.name, cfield(c, k));
 			break;
 		}
 	}
@@ -541,8 +650,12 @@ config_parse(struct echod_config *c, const char *name, char *text,
 			goto out;
 	}
 	errno = EINVAL;
-	if (config_copy(&tmp, cfg, name) == -1 || config_check(&tmp, name) == -1)
+	if (config_copy(&tmp, cfg, name) == -1)
 		goto out;
+	if (config_check(&tmp, name) == -1) {
+		config_free(&tmp);
+		goto out;
+	}
 	*c = tmp;
 	rc = 0;
 out:

@@ -10,6 +10,11 @@
 #include <string.h>
 
 #include "echod/counters.h"
+#include "echod/loopguard.h"
+
+/* One counter row per loop-guard rule, in verdict order. */
+_Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
+    LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
 
 struct counter_def {
 	const char	*name;
@@ -39,6 +44,17 @@ static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_TCP_ACCEPT_ERRORS] = { "tcp_accept_errors",
 	    "accept(2) out of descriptors or memory (each pauses accepting)",
 	    false },
+	[CTR_TCP_REFUSED_PER_SOURCE] = { "tcp_refused_per_source",
+	    "TCP clients closed at once: max_clients_per_source reached",
+	    false },
+	[CTR_TCP_REFUSED_CONNECT_RATE] = { "tcp_refused_connect_rate",
+	    "TCP clients closed at once: connect_rate_per_source exceeded",
+	    false },
+	[CTR_TCP_REFUSED_ACL] = { "tcp_refused_acl",
+	    "TCP clients closed at once: refused by allow/deny", false },
+	[CTR_TCP_EVICTED_FAIR_SHARE] = { "tcp_evicted_fair_share",
+	    "idle TCP clients of the heaviest source closed to admit another "
+	    "source (fair_share)", false },
 	[CTR_UDP_DATAGRAMS_IN] = { "udp_datagrams_in",
 	    "UDP datagrams received", false },
 	[CTR_UDP_DATAGRAMS_OUT] = { "udp_datagrams_out",
@@ -48,7 +64,32 @@ static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_UDP_BYTES_OUT] = { "udp_bytes_out",
 	    "UDP payload bytes echoed", false },
 	[CTR_UDP_DROPPED_LOOP_GUARD] = { "udp_dropped_loop_guard",
-	    "UDP datagrams dropped by udp_loop_guard", false },
+	    "UDP datagrams dropped by udp_loop_guard, all rules", false },
+	/* The rule rows take their names from loopguard_name(). */
+	[CTR_UDP_LOOP_FIRST + 0] = { NULL, "loop guard: not IPv4 or IPv6",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 1] = { NULL,
+	    "loop guard: source 0.0.0.0 or ::", false },
+	[CTR_UDP_LOOP_FIRST + 2] = { NULL, "loop guard: source in 0.0.0.0/8",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 3] = { NULL,
+	    "loop guard: source 255.255.255.255", false },
+	[CTR_UDP_LOOP_FIRST + 4] = { NULL, "loop guard: multicast source",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 5] = { NULL,
+	    "loop guard: loopback source from another interface", false },
+	[CTR_UDP_LOOP_FIRST + 6] = { NULL, "loop guard: source port 0",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 7] = { NULL,
+	    "loop guard: source port below 1024", false },
+	[CTR_UDP_LOOP_FIRST + 8] = { NULL, "loop guard: source port 2049 (NFS)",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 9] = { NULL,
+	    "loop guard: source port is one echod serves", false },
+	[CTR_UDP_DROPPED_ACL] = { "udp_dropped_acl",
+	    "UDP datagrams dropped by allow/deny", false },
+	[CTR_UDP_DROPPED_RATE_LIMIT] = { "udp_dropped_rate_limit",
+	    "UDP datagrams dropped: udp_rate_per_source exceeded", false },
 	[CTR_UDP_SEND_ERRORS] = { "udp_send_errors",
 	    "UDP replies that could not be sent", false },
 	[CTR_RELOADS] = { "reloads",
@@ -141,6 +182,9 @@ counters_read(struct counters *c, uint64_t v[CTR_COUNT])
 const char *
 counters_name(enum counter_id id)
 {
+	if (id >= CTR_UDP_LOOP_FIRST && id <= CTR_UDP_LOOP_LAST)
+		return loopguard_name((enum loopguard_verdict)(id -
+		    CTR_UDP_LOOP_FIRST + 1));
 	return defs[id].name;
 }
 
@@ -156,7 +200,7 @@ counters_find(const char *name)
 	int	 i;
 
 	for (i = 0; i < CTR_COUNT; i++)
-		if (strcmp(defs[i].name, name) == 0)
+		if (strcmp(counters_name((enum counter_id)i), name) == 0)
 			return i;
 	return -1;
 }
@@ -172,7 +216,7 @@ counters_format(const uint64_t v[CTR_COUNT], char *buf, size_t size)
 	for (i = 0; i < CTR_COUNT; i++) {
 		n = snprintf(len < size ? buf + len : NULL,
 		    len < size ? size - len : 0, "%s%s=%llu", i > 0 ? " " : "",
-		    defs[i].name, (unsigned long long)v[i]);
+		    counters_name((enum counter_id)i), (unsigned long long)v[i]);
 		if (n > 0)
 			len += (size_t)n;
 	}

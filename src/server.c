@@ -73,33 +73,56 @@ open_sockets(struct server *srv)
 
 /*
  * Hand every module its part of cfg: the commit step of a reload, so
- * nothing here can fail.  Each module keeps its own copy.
+ * nothing here can fail.  Each module keeps its own copy; the UDP thread
+ * is parked meanwhile (udp_service_pause()) and takes its part on resume.
  */
 static void
-apply_settings(struct server *srv, const struct echod_config *cfg)
+apply_settings(struct server *srv, struct echod_config *cfg,
+    const struct guards *g)
 {
-	tcp_acceptor_set_max_clients(&srv->acceptor,
-	    (unsigned)cfg->max_clients);
+	struct tcp_limits lim;
+	struct udp_policy pol;
+
+	guards_commit(&srv->guards, g);
+	guards_tcp_limits(cfg, &lim);
+	tcp_acceptor_set_limits(&srv->acceptor, &lim);
+	tcp_acceptor_set_policy(&srv->acceptor, srv->guards.acl,
+	    srv->guards.tcp_rate);
+	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
 	if (cfg->idle_timeout != srv->cfg.idle_timeout)
 		sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
 	if (cfg->tcp_keepalive != srv->cfg.tcp_keepalive)
 		sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
-	udp_service_set_loop_guard(&srv->udp_service, cfg->udp_loop_guard);
+	guards_udp_policy(&srv->guards, cfg, &srv->sockets, &pol);
+	udp_service_resume_with(&srv->udp_service, srv->sockets.udp,
+	    srv->sockets.nudp, &pol);
 	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
-	srv->cfg = *cfg;
+	if (&srv->cfg != cfg) {
+		config_free(&srv->cfg);
+		srv->cfg = *cfg;
+	}
 }
 
 int
 server_open(struct server *srv, const struct echod_config *cfg,
     const struct server_options *opts)
 {
+	struct tcp_limits lim;
+	struct udp_policy pol;
+	struct guards g;
+
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
 	srv->opts = *opts;
 	raise_fd_limit(cfg);
+	if (guards_init(&srv->guards) == -1)
+		return -1;
+	if (guards_prepare(&srv->guards, cfg, &g) == -1)
+		return -1;
+	guards_commit(&srv->guards, &g);
 	if (counters_init(&srv->counters) == -1) {
 		log_err("cannot set up the counters");
-		return -1;
+		goto fail_guards;
 	}
 	if (sessions_init(&srv->sessions, &srv->counters) == -1) {
 		log_err("cannot set up the client registry");
@@ -107,14 +130,20 @@ server_open(struct server *srv, const struct echod_config *cfg,
 	}
 	sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
 	sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
+	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
 	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->counters,
 	    (unsigned)cfg->max_clients);
+	guards_tcp_limits(cfg, &lim);
+	tcp_acceptor_set_limits(&srv->acceptor, &lim);
+	tcp_acceptor_set_policy(&srv->acceptor, srv->guards.acl,
+	    srv->guards.tcp_rate);
 	counters_attach(&srv->counters, &srv->ctr);
 	if (open_sockets(srv) == -1)
 		goto fail;
 	/* Always running, so enabling udp on reload needs no new thread. */
+	guards_udp_policy(&srv->guards, cfg, &srv->sockets, &pol);
 	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
-	    srv->sockets.nudp, &srv->counters, cfg->udp_loop_guard) == -1)
+	    srv->sockets.nudp, &srv->counters, &pol) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -124,6 +153,8 @@ fail:
 	sessions_destroy(&srv->sessions);
 fail_counters:
 	counters_destroy(&srv->counters);
+fail_guards:
+	guards_free(&srv->guards);
 	return -1;
 }
 
@@ -167,6 +198,7 @@ server_reload(struct server *srv)
 {
 	struct listeners_change ch;
 	struct echod_config next;
+	struct guards g;
 	const char *path = srv->opts.config_path;
 	bool	 rebind = false;
 	int	 rc = -1;
@@ -197,22 +229,27 @@ server_reload(struct server *srv)
 		else
 			rebind = true;
 	}
-	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
+	if (guards_prepare(&srv->guards, &next, &g) == -1) {
 		log_errx("reload: the running configuration stays");
-		goto out;
+		goto fail;
+	}
+	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
+		guards_abort(&srv->guards, &g);
+		log_errx("reload: the running configuration stays");
+		goto fail;
 	}
 	/* The commit: nothing from here on can fail. */
-	if (rebind) {
-		udp_service_pause(&srv->udp_service);
+	udp_service_pause(&srv->udp_service);
+	if (rebind)
 		listeners_commit(&srv->sockets, &ch);
-		udp_service_resume(&srv->udp_service, srv->sockets.udp,
-		    srv->sockets.nudp);
-	}
-	apply_settings(srv, &next);
+	apply_settings(srv, &next, &g);
 	log_notice("reload: %s applied (max_clients %d, idle_timeout %d, "
 	    "log_level %s)", path, next.max_clients, next.idle_timeout,
 	    log_level_name(next.log_level));
 	rc = 0;
+	goto out;
+fail:
+	config_free(&next);
 out:
 	counter_add(&srv->ctr, rc == 0 ? CTR_RELOADS : CTR_RELOADS_FAILED, 1);
 	notify_ready();
@@ -328,6 +365,8 @@ server_close(struct server *srv)
 	if (sessions_count(&srv->sessions) == 0) {
 		sessions_destroy(&srv->sessions);
 		counters_destroy(&srv->counters);
+		guards_free(&srv->guards);
+		config_free(&srv->cfg);
 	}
 	log_info("stopped");
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/session.h"
+#include "echod/sources.h"
 #include "echod/counters.h"
 
 /*
@@ -53,10 +55,28 @@ struct session {
 	pthread_t		 thread;	/* valid once started */
 	bool			 started;
 	int			 fd;
+	struct source_slot	*src;		/* its source's accounting */
+	struct source_member	 member;	/* in src's list */
+	bool			 evicted;	/* fair share closed it */
+	atomic_bool		 waiting;	/* in recv, nothing unsent */
+	_Atomic long long	 last_ms;	/* last data, CLOCK_MONOTONIC */
 	struct counter_shard	 ctr;		/* this thread's counters */
 	struct sockaddr_storage	 peer;
 	char			 buf[SESSION_BUFSIZE];
 };
+
+#define MEMBER_SESSION(m) \
+	((struct session *)(void *)((char *)(m) - offsetof(struct session, member)))
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	/* Coarse: a tick is plenty to tell the longest-silent client. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 on_wake(int signo)
@@ -75,6 +95,7 @@ sessions_init(struct sessions *s, struct counters *counters)
 
 	memset(s, 0, sizeof(*s));
 	s->counters = counters;
+	atomic_init(&s->track_idle, false);
 	atomic_init(&s->idle_timeout, 0);
 	atomic_init(&s->keepalive, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -84,6 +105,8 @@ sessions_init(struct sessions *s, struct counters *counters)
 		return -1;
 	if (min > 0 && (size_t)min > stack)
 		stack = (size_t)min;
+	if (sources_init(&s->sources) == -1)
+		return -1;
 	if ((rc = pthread_mutex_init(&s->lock, NULL)) != 0)
 		goto fail;
 	/* Shutdown waits with a deadline; wall-clock jumps must not matter. */
@@ -109,6 +132,7 @@ fail_cond:
 fail_mutex:
 	pthread_mutex_destroy(&s->lock);
 fail:
+	sources_destroy(&s->sources);
 	errno = rc;
 	return -1;
 }
@@ -116,6 +140,7 @@ fail:
 void
 sessions_destroy(struct sessions *s)
 {
+	sources_destroy(&s->sources);
 	pthread_attr_destroy(&s->attr);
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->lock);
@@ -124,6 +149,11 @@ sessions_destroy(struct sessions *s)
 static void
 unlink_locked(struct sessions *s, struct session *ss)
 {
+	if (ss->evicted)
+		s->evicting--;
+	else
+		ss->src->live--;
+	sources_leave(&s->sources, ss->src, &ss->member);
 	if (ss->prev != NULL)
 		ss->prev->next = ss->next;
 	else
@@ -172,6 +202,7 @@ session_thread(void *arg)
 	struct sessions *s = ss->owner;
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
+	bool	 track;
 	int	 timeout;
 	ssize_t	 n;
 
@@ -189,7 +220,19 @@ session_thread(void *arg)
 		(void)net_set_keepalive(ss->fd, timeout);
 	pthread_mutex_unlock(&s->lock);
 	for (;;) {
+		/* Fair share may close a client only while it waits here. */
+		track = atomic_load_explicit(&s->track_idle,
+		    memory_order_relaxed);
+		if (track)
+			atomic_store_explicit(&ss->waiting, true,
+			    memory_order_relaxed);
 		n = recv(ss->fd, ss->buf, sizeof(ss->buf), 0);
+		if (track) {
+			atomic_store_explicit(&ss->waiting, false,
+			    memory_order_relaxed);
+			atomic_store_explicit(&ss->last_ms, now_ms(),
+			    memory_order_relaxed);
+		}
 		if (n == 0)
 			break;
 		if (n == -1) {
@@ -217,18 +260,83 @@ session_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Fair share: if slot's source holds fewer clients than the heaviest
+ * source, close the heaviest one's longest-silent client that waits in
+ * recv() with nothing unsent.  SHUT_RD wakes its recv(), which still
+ * returns any bytes already queued, and those are echoed before the
+ * thread sees EOF and closes: nothing the client sent is lost.  True if a
+ * client was chosen.
+ */
+static bool
+evict_for_locked(struct sessions *s, const struct source_slot *slot)
+{
+	struct source_slot *heavy = sources_heaviest(&s->sources);
+	struct source_member *m;
+	struct session *victim = NULL, *ss;
+
+	if (heavy == NULL || slot->live >= heavy->live)
+		return false;
+	for (m = heavy->members; m != NULL; m = m->next) {
+		ss = MEMBER_SESSION(m);
+		if (ss->evicted || !atomic_load_explicit(&ss->waiting,
+		    memory_order_relaxed))
+			continue;
+		if (victim == NULL || atomic_load_explicit(&ss->last_ms,
+		    memory_order_relaxed) < atomic_load_explicit(
+		    &victim->last_ms, memory_order_relaxed))
+			victim = ss;
+	}
+	if (victim == NULL)
+		return false;
+	victim->evicted = true;
+	heavy->live--;
+	s->evicting++;
+	(void)shutdown(victim->fd, SHUT_RD);
+	return true;
+}
+
+/* Admit a client of slot under the limits, or say why not (errno). */
+static int
+admit_locked(struct sessions *s, struct source_slot *slot,
+    const struct session_admission *adm, bool *evicted)
+{
+	if (s->stopping) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	if (adm->max_per_source > 0 && slot->live >= adm->max_per_source) {
+		errno = EDQUOT;
+		return -1;
+	}
+	if (s->count - s->evicting >= adm->max_clients) {
+		if (!adm->fair_share || !evict_for_locked(s, slot)) {
+			errno = EBUSY;
+			return -1;
+		}
+		*evicted = true;
+	}
+	return 0;
+}
+
 int
 session_start(struct sessions *s, int fd, const struct sockaddr *peer,
-    socklen_t peerlen, unsigned max_clients)
+    socklen_t peerlen, const struct ipaddr *source,
+    const struct session_admission *adm, bool *evicted)
 {
+	struct source_slot *slot;
 	struct session *ss;
 	pthread_t tid;
 	int	 rc;
 
+	*evicted = false;
 	if ((ss = malloc(sizeof(*ss))) == NULL)
 		return -1;
 	ss->owner = s;
 	ss->started = false;
+	ss->evicted = false;
+	atomic_init(&ss->waiting, false);
+	atomic_init(&ss->last_ms, now_ms());
 	ss->fd = fd;
 	memset(&ss->peer, 0, sizeof(ss->peer));
 	if (peerlen > sizeof(ss->peer))
@@ -237,13 +345,19 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 
 	/* Register before the thread runs, so a shutdown in between reaches it. */
 	pthread_mutex_lock(&s->lock);
-	if (s->stopping || s->count >= max_clients) {
-		rc = s->stopping ? ESHUTDOWN : EBUSY;
+	if ((slot = sources_get(&s->sources, source)) == NULL ||
+	    admit_locked(s, slot, adm, evicted) == -1) {
+		rc = slot == NULL ? ENOMEM : errno;
+		if (slot != NULL)
+			sources_release(&s->sources, slot);
 		pthread_mutex_unlock(&s->lock);
 		free(ss);
 		errno = rc;
 		return -1;
 	}
+	ss->src = slot;
+	slot->live++;
+	sources_join(slot, &ss->member);
 	ss->prev = NULL;
 	ss->next = s->head;
 	if (s->head != NULL)
@@ -270,6 +384,12 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	}
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+void
+sessions_set_fair_share(struct sessions *s, bool on)
+{
+	atomic_store_explicit(&s->track_idle, on, memory_order_relaxed);
 }
 
 unsigned

@@ -9,12 +9,15 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "echod/acl.h"
+#include "echod/counters.h"
 #include "echod/log.h"
 #include "echod/net.h"
+#include "echod/ratelimit.h"
 #include "echod/session.h"
-#include "echod/counters.h"
 #include "echod/tcp.h"
 
 #define ACCEPT_BATCH		64	/* per listener per wake-up */
@@ -39,9 +42,18 @@ tcp_acceptor_destroy(struct tcp_acceptor *a)
 }
 
 void
-tcp_acceptor_set_max_clients(struct tcp_acceptor *a, unsigned max_clients)
+tcp_acceptor_set_limits(struct tcp_acceptor *a, const struct tcp_limits *l)
 {
-	a->max_clients = max_clients;
+	a->limits = *l;
+	a->max_clients = l->max_clients;
+}
+
+void
+tcp_acceptor_set_policy(struct tcp_acceptor *a, const struct acl *acl,
+    struct ratelimit *connect_rate)
+{
+	a->acl = acl;
+	a->connect_rate = connect_rate;
 }
 
 static void
@@ -67,6 +79,22 @@ admitted(struct tcp_acceptor *a)
 	}
 }
 
+/* A refusal a source can repeat at will: counted, logged once per 5 s. */
+static void
+refuse(struct tcp_acceptor *a, enum tcp_refusal why, enum counter_id ctr,
+    const struct ipaddr *src, const char *what)
+{
+	char	 buf[IPADDR_STRLEN];
+	unsigned long suppressed;
+
+	counter_add(&a->ctr, ctr, 1);
+	if (log_ratelimit_pass(&a->refuse_rl[why], RATELIMIT_SECONDS,
+	    &suppressed))
+		log_notice("tcp %s: %s: closed (%lu more like it not logged)",
+		    ipaddr_format(src, -1, buf, sizeof(buf)), what,
+		    suppressed);
+}
+
 static void
 refuse_thread(struct tcp_acceptor *a, const char *peer)
 {
@@ -78,25 +106,79 @@ refuse_thread(struct tcp_acceptor *a, const char *peer)
 		    "(%lu more like it not logged)", peer, suppressed);
 }
 
+/* The access list and the connect rate: may src connect at all? */
+static bool
+allowed(struct tcp_acceptor *a, const struct ipaddr *addr,
+    const struct ipaddr *src)
+{
+	struct timespec ts;
+
+	if (a->acl != NULL && acl_check(a->acl, addr) == ACL_DENY) {
+		refuse(a, TCP_REFUSAL_ACL, CTR_TCP_REFUSED_ACL, addr,
+		    "refused by allow/deny");
+		return false;
+	}
+	if (a->limits.connect_rate > 0 && a->connect_rate != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ratelimit_admit(a->connect_rate, src,
+		    (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
+		    a->limits.connect_rate, a->limits.connect_burst) ==
+		    RATELIMIT_LIMIT) {
+			refuse(a, TCP_REFUSAL_RATE,
+			    CTR_TCP_REFUSED_CONNECT_RATE, src,
+			    "connect_rate_per_source exceeded");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* One accepted client: start its session, or close it and say why. */
 static void
 admit(struct tcp_acceptor *a, int cfd, const struct sockaddr *peer,
     socklen_t len)
 {
-	char	 addr[NET_ADDRSTRLEN];
+	const struct session_admission adm = {
+		.max_clients = a->max_clients,
+		.max_per_source = a->limits.max_per_source,
+		.fair_share = a->limits.fair_share,
+	};
+	struct ipaddr addr, src;
+	char	 buf[NET_ADDRSTRLEN];
+	bool	 evicted;
 
-	if (session_start(a->sessions, cfd, peer, len, a->max_clients) == 0) {
+	/* A mapped IPv6 peer counts as its IPv4 address everywhere. */
+	if (ipaddr_from_sockaddr(&addr, peer, len) == -1) {
+		close(cfd);
+		return;
+	}
+	src = addr;
+	(void)ipaddr_source(&src, a->limits.prefix_v4, a->limits.prefix_v6);
+	if (!allowed(a, &addr, &src)) {
+		close(cfd);
+		return;
+	}
+	if (session_start(a->sessions, cfd, peer, len, &src, &adm,
+	    &evicted) == 0) {
 		admitted(a);
 		counter_add(&a->ctr, CTR_TCP_ACCEPTED, 1);
+		if (evicted)
+			refuse(a, TCP_REFUSAL_EVICT, CTR_TCP_EVICTED_FAIR_SHARE,
+			    &src, "admitted by fair share: max_clients "
+			    "reached, the longest-silent client of the "
+			    "busiest source closed");
 		if (log_enabled(LOG_LEVEL_DEBUG))
 			log_debug("tcp %s: connected", net_format_addr(peer,
-			    addr, sizeof(addr)));
+			    buf, sizeof(buf)));
 		return;
 	}
 	if (errno == EBUSY)
 		refuse_full(a);
+	else if (errno == EDQUOT)
+		refuse(a, TCP_REFUSAL_PER_SOURCE, CTR_TCP_REFUSED_PER_SOURCE,
+		    &src, "max_clients_per_source reached");
 	else if (errno != ESHUTDOWN)
-		refuse_thread(a, net_format_addr(peer, addr, sizeof(addr)));
+		refuse_thread(a, net_format_addr(peer, buf, sizeof(buf)));
 	close(cfd);
 }
 

@@ -10,13 +10,16 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <net/if.h>
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "echod/log.h"
@@ -27,7 +30,6 @@
 /* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
 #define UDP_BUFSIZE		((size_t)64 * 1024)
 #define UDP_BATCH		64	/* datagrams per socket per wake-up */
-#define UDP_GUARD_PORT		1024	/* inetd's dg_badinput(): echo loops */
 #define RATELIMIT_SECONDS	5
 
 union udp_cmsg {
@@ -40,16 +42,18 @@ union udp_cmsg {
  * reply.  Returns the control length to send, 0 if there is none.
  */
 static size_t
-reply_pktinfo(struct msghdr *in, union udp_cmsg *out)
+reply_pktinfo(struct msghdr *in, union udp_cmsg *out, int *ifindex)
 {
 	struct cmsghdr *c, *o = &out->hdr;
 
 	memset(out, 0, sizeof(*out));
+	*ifindex = 0;
 	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			*ifindex = pi.ipi_ifindex;
 			/* Source address only; let routing pick the link. */
 			pi.ipi_spec_dst = pi.ipi_addr;
 			pi.ipi_ifindex = 0;
@@ -61,6 +65,10 @@ reply_pktinfo(struct msghdr *in, union udp_cmsg *out)
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi6;
+
+			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+			*ifindex = (int)pi6.ipi6_ifindex;
 			/* Keep the interface: link-local peers need it. */
 			o->cmsg_level = IPPROTO_IPV6;
 			o->cmsg_type = IPV6_PKTINFO;
@@ -86,10 +94,42 @@ udp_drop(struct log_ratelimit *rl,
 		    net_format_addr(peer, addr, sizeof(addr)), why, suppressed);
 }
 
+/* Count a dropped datagram and say so now and then. */
+static void
+count_drop(struct udp_service *u, enum udp_verdict v,
+    enum loopguard_verdict rule, const struct sockaddr *peer)
+{
+	static const char *const what[] = {
+		[UDP_DROP_LOOP] = "dropped by udp_loop_guard",
+		[UDP_DROP_ACL] = "dropped by allow/deny",
+		[UDP_DROP_RATE] = "over udp_rate_per_source, dropped",
+	};
+	char	 why[96];
+
+	switch (v) {
+	case UDP_DROP_LOOP:
+		counter_add(&u->ctr, CTR_UDP_DROPPED_LOOP_GUARD, 1);
+		counter_add(&u->ctr, (enum counter_id)(CTR_UDP_LOOP_FIRST +
+		    rule - 1), 1);
+		snprintf(why, sizeof(why), "%s (%s)", what[v],
+		    loopguard_name(rule));
+		break;
+	case UDP_DROP_ACL:
+		counter_add(&u->ctr, CTR_UDP_DROPPED_ACL, 1);
+		snprintf(why, sizeof(why), "%s", what[v]);
+		break;
+	default:
+		counter_add(&u->ctr, CTR_UDP_DROPPED_RATE_LIMIT, 1);
+		snprintf(why, sizeof(why), "%s", what[UDP_DROP_RATE]);
+		break;
+	}
+	udp_drop(&u->drop_rl[v], peer, why);
+}
+
 /* Echo one datagram from fd.  Returns 0, or -1 once fd is drained. */
 static int
-udp_echo_one(struct udp_service *u, int fd, char *buf,
-    struct log_ratelimit *rl)
+udp_echo_one(struct udp_service *u, const struct listener *l, char *buf,
+    uint64_t now_ns)
 {
 	struct sockaddr_storage peer;
 	union udp_cmsg cin, cout;
@@ -99,39 +139,38 @@ udp_echo_one(struct udp_service *u, int fd, char *buf,
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cin.buf, .msg_controllen = sizeof(cin.buf),
 	};
+	enum loopguard_verdict rule;
+	enum udp_verdict v;
 	ssize_t	 n;
-	int	 port;
+	int	 ifindex;
 
 	do
-		n = recvmsg(fd, &msg, MSG_DONTWAIT);
+		n = recvmsg(l->fd, &msg, MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
 	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, 1);
 	counter_add(&u->ctr, CTR_UDP_BYTES_IN, (uint64_t)n);
-
-	port = net_addr_port((struct sockaddr *)&peer);
-	if (port == 0 || (atomic_load_explicit(&u->loop_guard,
-	    memory_order_relaxed) && port < UDP_GUARD_PORT)) {
-		/* Another service's reply would come back here: a loop. */
-		counter_add(&u->ctr, CTR_UDP_DROPPED_LOOP_GUARD, 1);
-		udp_drop(&rl[0], (struct sockaddr *)&peer,
-		    "source port below 1024 dropped (udp_loop_guard)");
-		return 0;
-	}
 	if (msg.msg_flags & MSG_TRUNC)
 		return 0;	/* cannot happen with a 64 KiB buffer */
-
-	msg.msg_controllen = reply_pktinfo(&msg, &cout);
+	msg.msg_controllen = reply_pktinfo(&msg, &cout, &ifindex);
+	v = udp_policy_check(&u->policy, (struct sockaddr *)&peer,
+	    msg.msg_namelen, l->addr.ss_family, ifindex != 0 &&
+	    ifindex == u->lo_index, now_ns, &rule);
+	if (v != UDP_PASS) {
+		count_drop(u, v, rule, (struct sockaddr *)&peer);
+		return 0;
+	}
 	msg.msg_control = msg.msg_controllen > 0 ? cout.buf : NULL;
 	msg.msg_flags = 0;
 	iov.iov_len = (size_t)n;
 	do
-		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendmsg(l->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&rl[1], (struct sockaddr *)&peer, log_errstr(errno));
+		udp_drop(&u->drop_rl[0], (struct sockaddr *)&peer,
+		    log_errstr(errno));
 		return 0;
 	}
 	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, 1);
@@ -183,7 +222,8 @@ udp_thread(void *arg)
 {
 	struct udp_service *u = arg;
 	struct pollfd pfd[ECHOD_UDP_MAX_SOCKS + 1];
-	struct log_ratelimit rl[2] = { { 0, 0 }, { 0, 0 } };
+	struct timespec ts;
+	uint64_t now_ns;
 	size_t	 i, n;
 	int	 k;
 
@@ -199,12 +239,17 @@ udp_thread(void *arg)
 		}
 		if (pfd[n].revents != 0 && !handle_wake(u, pfd, &n))
 			break;
+		/* One clock read a wake-up: the rate limit needs no finer. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+		    (uint64_t)ts.tv_nsec;
 		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
 			/* A bounded batch each, so one busy socket can't starve the others. */
 			for (k = 0; k < UDP_BATCH; k++)
-				if (udp_echo_one(u, pfd[i].fd, u->buf, rl) == -1)
+				if (udp_echo_one(u, &u->socks[i], u->buf,
+				    now_ns) == -1)
 					break;
 		}
 	}
@@ -223,7 +268,7 @@ wake(struct udp_service *u)
 
 int
 udp_service_start(struct udp_service *u, const struct listener *socks,
-    size_t nsocks, struct counters *counters, bool loop_guard)
+    size_t nsocks, struct counters *counters, const struct udp_policy *p)
 {
 	pthread_condattr_t ca;
 	int	 rc;
@@ -233,7 +278,9 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->socks = socks;
 	u->nsocks = nsocks < ECHOD_UDP_MAX_SOCKS ? nsocks : ECHOD_UDP_MAX_SOCKS;
 	u->counters = counters;
-	atomic_init(&u->loop_guard, loop_guard);
+	u->policy = *p;
+	/* pktinfo names the arrival interface; 127/8 is fine only on lo. */
+	u->lo_index = (int)if_nametoindex("lo");
 	if ((rc = pthread_mutex_init(&u->lock, NULL)) != 0) {
 		errno = rc;
 		log_err("udp: cannot set up the service");
@@ -313,9 +360,15 @@ udp_service_set_sockets(struct udp_service *u, const struct listener *socks,
 }
 
 void
-udp_service_set_loop_guard(struct udp_service *u, bool on)
+udp_service_resume_with(struct udp_service *u, const struct listener *socks,
+    size_t nsocks, const struct udp_policy *p)
 {
-	atomic_store_explicit(&u->loop_guard, on, memory_order_relaxed);
+	if (!u->running)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->policy = *p;
+	pthread_mutex_unlock(&u->lock);
+	udp_service_resume(u, socks, nsocks);
 }
 
 void

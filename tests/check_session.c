@@ -46,12 +46,15 @@ teardown(void)
 static int
 start_client(unsigned max_clients, int *err)
 {
+	const struct session_admission adm = { .max_clients = max_clients };
+	struct ipaddr src = { .family = AF_INET };
+	bool	 evicted;
 	int	 sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 	    sv), 0);
 	if (session_start(&reg, sv[1], (const struct sockaddr *)&peer,
-	    sizeof(peer), max_clients) == -1) {
+	    sizeof(peer), &src, &adm, &evicted) == -1) {
 		*err = errno;
 		close(sv[0]);
 		close(sv[1]);

@@ -18,6 +18,31 @@
  */
 #define ECHOD_DEFAULT_KEEPALIVE	300
 #define ECHOD_MAX_KEEPALIVE	32767	/* TCP_KEEPIDLE's ceiling */
+#define ECHOD_MAX_RATE		1000000000	/* events per second */
+#define ECHOD_DEFAULT_CONNECT_BURST 20
+/*
+ * UDP answers per source prefix: 1,000 a second after a burst of 100,000.
+ * The burst lets nc -u, a test client and a sweep of every size from 1 to
+ * 65,507 bytes (65,507 datagrams as fast as loopback answers) through
+ * untouched; a loop between two echo services runs at tens of thousands a
+ * second, so it spends the burst in a few seconds and then dies (a dropped
+ * datagram is never resent), and a flood from one /24 is cut to 1,000/s.
+ */
+#define ECHOD_DEFAULT_UDP_RATE	1000
+#define ECHOD_DEFAULT_UDP_BURST	100000
+/* Rate-limit table entries (about 40 bytes each): 65,536 = 2.6 MiB. */
+#define ECHOD_DEFAULT_RATE_TABLE 65536
+#define ECHOD_MIN_RATE_TABLE	8
+#define ECHOD_MAX_RATE_TABLE	16777216
+#define ECHOD_MAX_ACL		65536	/* entries in allow, in deny */
+
+struct cidr;
+
+/* A parsed allow or deny list, on the heap (config_free()). */
+struct cidr_list {
+	struct cidr	*v;
+	size_t		 n;
+};
 
 /* The daemon's settings, after defaults, file and command line. */
 struct echod_config {
@@ -32,10 +57,28 @@ struct echod_config {
 	int	tcp_keepalive;		/* seconds of silence before probes, 0 = off */
 	int	log_level;		/* enum log_level */
 	bool	udp_loop_guard;		/* drop datagrams that could be a loop */
+	int	source_prefix_v4;	/* a TCP source: the client's /N */
+	int	source_prefix_v6;
+	int	max_clients_per_source;	/* 0 = no fixed cap */
+	bool	fair_share;		/* when full, evict from the heaviest */
+	int	connect_rate_per_source; /* connections/s, 0 = off */
+	int	connect_burst;
+	int	udp_rate_per_source;	/* answers/s per prefix, 0 = off */
+	int	udp_rate_burst;
+	int	udp_prefix_v4;		/* a UDP rate-limit source: /N */
+	int	udp_prefix_v6;
+	int	udp_rate_table_size;	/* entries, allocated at start */
+	struct cidr_list allow;
+	struct cidr_list deny;
 	size_t	nlisten;
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };
 
+/*
+ * A loaded config owns the allow and deny lists; release them with
+ * config_free() (a copy by value moves the ownership).
+ */
+void	config_free(struct echod_config *c);
 /* Fill c with the built-in defaults (the contract); 0, or -1 on ENOMEM. */
 int	config_defaults(struct echod_config *c);
 /*

@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "echod/source.h"
+#include "echod/sources.h"
+
 struct counters;
 struct session;
 
@@ -25,7 +28,17 @@ struct sessions {
 	bool			 stopping;
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
 	atomic_int		 keepalive;	/* seconds, 0 = off */
+	atomic_bool		 track_idle;	/* fair_share: note silences */
+	unsigned		 evicting;	/* closed, thread not yet gone */
+	struct sources		 sources;	/* clients by source */
 	struct counters		*counters;
+};
+
+/* The admission limits of one new client (tcp.c owns the values). */
+struct session_admission {
+	unsigned		 max_clients;
+	unsigned		 max_per_source;	/* 0 = no cap */
+	bool			 fair_share;
 };
 
 /* Prepare an empty registry counting into counters; 0, or -1 with errno. */
@@ -33,13 +46,19 @@ int	sessions_init(struct sessions *s, struct counters *counters);
 /* Release the registry; only once sessions_shutdown() has drained it. */
 void	sessions_destroy(struct sessions *s);
 /*
- * Register fd (a connected TCP socket from peer) and start its thread.  On
- * success the session owns fd.  On failure the caller still owns fd and errno
- * says why: EBUSY when max_clients are connected, ESHUTDOWN when stopping,
- * EAGAIN or ENOMEM when no thread or memory could be had.
+ * Register fd (a connected TCP socket from peer, whose masked address is
+ * source) and start its thread.  When max_clients are connected and fair
+ * share is on, a client of the heaviest source may be closed to make room:
+ * *evicted says so.  On success the session owns fd.  On failure the
+ * caller still owns fd and errno says why: EBUSY when max_clients are
+ * connected, EDQUOT when source holds max_per_source, ESHUTDOWN when
+ * stopping, EAGAIN or ENOMEM when no thread or memory could be had.
  */
 int	session_start(struct sessions *s, int fd, const struct sockaddr *peer,
-	    socklen_t peerlen, unsigned max_clients);
+	    socklen_t peerlen, const struct ipaddr *source,
+	    const struct session_admission *adm, bool *evicted);
+/* Note each client's silences (fair share needs them) or not. */
+void	sessions_set_fair_share(struct sessions *s, bool on);
 /* Clients connected now. */
 unsigned sessions_count(struct sessions *s);
 /* Apply a new idle timeout to new and connected clients, at once. */

@@ -8,6 +8,8 @@
 
 #include "echod/config.h"
 #include "echod/counters.h"
+#include "echod/log.h"
+#include "echod/udp_policy.h"
 
 #define ECHOD_UDP_MAX_SOCKS	ECHOD_MAX_LISTEN
 
@@ -27,7 +29,9 @@ struct udp_service {
 	bool			 pause_req;	/* main thread: please park */
 	bool			 paused;	/* udp thread: parked */
 	bool			 stop;
-	atomic_bool		 loop_guard;
+	struct udp_policy	 policy;	/* changed only while parked */
+	int			 lo_index;	/* the loopback interface */
+	struct log_ratelimit	 drop_rl[UDP_DROP_RATE + 1];
 	struct counters		*counters;
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */
@@ -42,7 +46,7 @@ struct udp_service {
  * logs its own failure.
  */
 int	udp_service_start(struct udp_service *u, const struct listener *socks,
-	    size_t nsocks, struct counters *counters, bool loop_guard);
+	    size_t nsocks, struct counters *counters, const struct udp_policy *p);
 /*
  * Park the thread (it polls nothing meanwhile), so the sockets it serves
  * can be closed; no-op if not running.
@@ -54,8 +58,10 @@ void	udp_service_resume(struct udp_service *u, const struct listener *socks,
 /* Pause and resume: serve socks from now on. */
 void	udp_service_set_sockets(struct udp_service *u,
 	    const struct listener *socks, size_t nsocks);
-/* Turn the loop guard on or off, at once. */
-void	udp_service_set_loop_guard(struct udp_service *u, bool on);
+/* As udp_service_resume(), deciding by p (copied) from now on. */
+void	udp_service_resume_with(struct udp_service *u,
+	    const struct listener *socks, size_t nsocks,
+	    const struct udp_policy *p);
 /* Stop the thread and wait for it; a no-op if it is not running. */
 void	udp_service_stop(struct udp_service *u);
 

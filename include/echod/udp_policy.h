@@ -1,0 +1,47 @@
+#ifndef ECHOD_UDP_POLICY_H
+#define ECHOD_UDP_POLICY_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "echod/loopguard.h"
+
+struct acl;
+struct ratelimit;
+
+/*
+ * Whether a datagram gets an answer: the loop guard, the access list and
+ * the response rate limit per source prefix, each O(1) (the ACL is a
+ * trie: O(address bits)).  Pure: the caller counts the verdict.
+ */
+struct udp_policy {
+	bool		 loop_guard;
+	struct loopguard lg;		/* the UDP ports echod serves */
+	const struct acl *acl;		/* NULL: everyone */
+	struct ratelimit *rate;		/* NULL: no rate limit */
+	uint32_t	 rate_per_s;
+	uint32_t	 burst;
+	int		 prefix_v4;	/* a rate-limited source is a /N */
+	int		 prefix_v6;
+};
+
+/* Why a datagram is dropped; UDP_PASS: answer it. */
+enum udp_verdict {
+	UDP_PASS,
+	UDP_DROP_LOOP,			/* *rule says which */
+	UDP_DROP_ACL,
+	UDP_DROP_RATE,
+};
+
+/*
+ * The verdict for a datagram from src (len bytes) that arrived on a socket
+ * of sock_family, on the loopback interface or not, at now_ns.  The rate
+ * limit is charged only for datagrams that pass the other checks.
+ */
+enum udp_verdict udp_policy_check(const struct udp_policy *p,
+	    const struct sockaddr *src, socklen_t len, int sock_family,
+	    bool on_loopback, uint64_t now_ns, enum loopguard_verdict *rule);
+
+#endif /* ECHOD_UDP_POLICY_H */

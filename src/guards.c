@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state behind the abuse limits: the access list and the rate-limit
+ * tables.  Allocated when a config asks for them (never on a hot path),
+ * kept across reloads while their size stays, freed when no longer lent.
+ */
+
+#include <sys/random.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "echod/acl.h"
+#include "echod/guards.h"
+#include "echod/log.h"
+#include "echod/net.h"
+#include "echod/ratelimit.h"
+
+/* Sources tracked for connect_rate_per_source: about 650 KiB. */
+#define TCP_RATE_ENTRIES	16384
+
+int
+guards_init(struct guards *g)
+{
+	uint8_t	 secret[16];
+	ssize_t	 n;
+
+	memset(g, 0, sizeof(*g));
+	do
+		n = getrandom(secret, sizeof(secret), 0);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(secret)) {
+		log_err("getrandom: cannot seed the rate-limit tables");
+		return -1;
+	}
+	source_hash_init(&g->hk, secret);
+	return 0;
+}
+
+int
+guards_prepare(const struct guards *cur, const struct echod_config *cfg,
+    struct guards *next)
+{
+	*next = (struct guards){ .hk = cur->hk };
+	if (cfg->allow.n + cfg->deny.n > 0 && (next->acl = acl_build(
+	    cfg->allow.v, cfg->allow.n, cfg->deny.v, cfg->deny.n)) == NULL) {
+		log_err("cannot build the allow/deny list");
+		goto fail;
+	}
+	if (cfg->udp_rate_per_source > 0) {
+		next->udp_rate_size = (size_t)cfg->udp_rate_table_size;
+		if (cur->udp_rate != NULL &&
+		    cur->udp_rate_size == next->udp_rate_size)
+			next->udp_rate = cur->udp_rate;
+		else if ((next->udp_rate = ratelimit_new(next->udp_rate_size,
+		    &cur->hk)) == NULL) {
+			log_err("cannot allocate the UDP rate-limit table "
+			    "(udp_rate_table_size %d)", cfg->udp_rate_table_size);
+			goto fail;
+		}
+	}
+	if (cfg->connect_rate_per_source > 0) {
+		if (cur->tcp_rate != NULL)
+			next->tcp_rate = cur->tcp_rate;
+		else if ((next->tcp_rate = ratelimit_new(TCP_RATE_ENTRIES,
+		    &cur->hk)) == NULL) {
+			log_err("cannot allocate the connect-rate table");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	guards_abort(cur, next);
+	return -1;
+}
+
+void
+guards_abort(const struct guards *cur, struct guards *next)
+{
+	acl_free(next->acl);
+	if (next->udp_rate != cur->udp_rate)
+		ratelimit_free(next->udp_rate);
+	if (next->tcp_rate != cur->tcp_rate)
+		ratelimit_free(next->tcp_rate);
+	*next = (struct guards){ .hk = cur->hk };
+}
+
+void
+guards_commit(struct guards *cur, const struct guards *next)
+{
+	acl_free(cur->acl);
+	if (cur->udp_rate != next->udp_rate)
+		ratelimit_free(cur->udp_rate);
+	if (cur->tcp_rate != next->tcp_rate)
+		ratelimit_free(cur->tcp_rate);
+	*cur = *next;
+}
+
+void
+guards_free(struct guards *g)
+{
+	acl_free(g->acl);
+	ratelimit_free(g->udp_rate);
+	ratelimit_free(g->tcp_rate);
+	*g = (struct guards){ .hk = g->hk };
+}
+
+void
+guards_udp_policy(const struct guards *g, const struct echod_config *cfg,
+    const struct listeners *ls, struct udp_policy *p)
+{
+	size_t	 i;
+
+	memset(p, 0, sizeof(*p));
+	p->loop_guard = cfg->udp_loop_guard;
+	loopguard_init(&p->lg);
+	/* FreeBSD's check_loop: a datagram from our own port is a loop. */
+	for (i = 0; i < ls->nudp; i++)
+		(void)loopguard_add_port(&p->lg, net_addr_port(
+		    (const struct sockaddr *)&ls->udp[i].addr));
+	p->acl = g->acl;
+	p->rate = g->udp_rate;
+	p->rate_per_s = (uint32_t)cfg->udp_rate_per_source;
+	p->burst = (uint32_t)cfg->udp_rate_burst;
+	p->prefix_v4 = cfg->udp_prefix_v4;
+	p->prefix_v6 = cfg->udp_prefix_v6;
+}
+
+void
+guards_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l)
+{
+	*l = (struct tcp_limits){
+		.max_clients = (unsigned)cfg->max_clients,
+		.max_per_source = (unsigned)cfg->max_clients_per_source,
+		.fair_share = cfg->fair_share,
+		.prefix_v4 = cfg->source_prefix_v4,
+		.prefix_v6 = cfg->source_prefix_v6,
+		.connect_rate = (uint32_t)cfg->connect_rate_per_source,
+		.connect_burst = (uint32_t)cfg->connect_burst,
+	};
+}
