@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -162,6 +163,96 @@ port_kept(struct daemon *d)
 	udp_served(d);
 }
 
+/* A fresh source each call, so state from an earlier probe never counts. */
+static const char *
+fresh_source(void)
+{
+	static char buf[32];
+	static int n;
+
+	snprintf(buf, sizeof(buf), "127.0.%d.%d", 1 + n / 250, 1 + n % 250);
+	n++;
+	return buf;
+}
+
+static void
+per_source_1(struct daemon *d)
+{
+	const char *src = fresh_source();
+	int	 a = tcp_connect_src(src, d->port), b;
+
+	ck_assert_msg(a != -1, "%s", harness_error());
+	echo_ok(a, "a", 1);
+	b = tcp_connect_src(src, d->port);
+	ck_assert_msg(b != -1 && sock_wait_closed(b, HARNESS_IO_MS) == 0,
+	    "max_clients_per_source is no longer 1");
+	close(a);
+	close(b);
+}
+
+static void
+connect_rate_1(struct daemon *d)
+{
+	const char *src = fresh_source();
+	int	 a = tcp_connect_src(src, d->port), b;
+
+	ck_assert_msg(a != -1, "%s", harness_error());
+	echo_ok(a, "a", 1);
+	b = tcp_connect_src(src, d->port);
+	ck_assert_msg(b != -1 && sock_wait_closed(b, HARNESS_IO_MS) == 0,
+	    "connect_rate_per_source is no longer 1, burst 1");
+	close(a);
+	close(b);
+}
+
+static void
+udp_rate_1(struct daemon *d)
+{
+	char	 buf[16];
+	int	 u = udp_connect_src(fresh_source(), 0, d->port);
+
+	ck_assert_msg(u != -1, "%s", harness_error());
+	udp_echo_ok(u, "one", 3);
+	ck_assert_int_eq(send(u, "two", 3, 0), 3);
+	ck_assert_msg(udp_recv(u, buf, sizeof(buf), 200) == -1,
+	    "udp_rate_per_source is no longer 1, burst 1");
+	close(u);
+}
+
+static void
+deny_9(struct daemon *d)
+{
+	int	 a = tcp_connect_src("127.0.0.9", d->port);
+
+	ck_assert_msg(a != -1 && sock_wait_closed(a, HARNESS_IO_MS) == 0,
+	    "127.0.0.9 is no longer denied");
+	close(a);
+}
+
+static void
+fair_share_on(struct daemon *d)
+{
+	struct timespec idle = { 0, 20 * 1000000L };
+	int	 hog = tcp_connect_src("127.0.0.1", d->port), nc;
+
+	ck_assert_msg(hog != -1, "%s", harness_error());
+	echo_ok(hog, "h", 1);
+	/*
+	 * Idle: its thread is back in recv() (fair share takes only such a
+	 * client), which the echo arriving here does not yet prove.
+	 */
+	nanosleep(&idle, NULL);
+	nc = tcp_connect_src(fresh_source(), d->port);
+	ck_assert_msg(nc != -1, "%s", harness_error());
+	echo_ok(nc, "n", 1);
+	ck_assert_msg(sock_wait_closed(hog, HARNESS_IO_MS) == 0,
+	    "fair_share is no longer on");
+	close(hog);
+	close(nc);
+	ck_assert_msg(daemon_wait_clients(d, 0, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
+}
+
 static const struct key_case keys[] = {
 	{ "max_clients", "max_clients = 1\n", "max_clients = 5\n",
 	    max_clients_1 },
@@ -176,6 +267,17 @@ static const struct key_case keys[] = {
 	{ "tcp", "tcp = true\n", "tcp = false\n", tcp_served },
 	{ "udp", "udp = true\n", "udp = false\n", udp_served },
 	{ "port", "", NULL, port_kept },	/* after: another port */
+	{ "max_clients_per_source", "max_clients_per_source = 1\n",
+	    "max_clients_per_source = 0\n", per_source_1 },
+	{ "connect_rate_per_source", "connect_rate_per_source = 1\n"
+	    "connect_burst = 1\n", "connect_rate_per_source = 0\n",
+	    connect_rate_1 },
+	{ "udp_rate_per_source", "udp_rate_per_source = 1\n"
+	    "udp_rate_burst = 1\nudp_prefix_v4 = 32\n",
+	    "udp_rate_per_source = 0\n", udp_rate_1 },
+	{ "deny", "deny = {\"127.0.0.9\"}\n", "deny = {}\n", deny_9 },
+	{ "fair_share", "max_clients = 1\nfair_share = true\n",
+	    "max_clients = 1\nfair_share = false\n", fair_share_on },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 

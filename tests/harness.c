@@ -529,26 +529,34 @@ daemon_start_on(struct daemon *d, int port, int nsock, const char *body)
 int
 daemon_start(struct daemon *d, int nsock, const char *fmt, ...)
 {
-	char	 body[4096];
+	char	*body;
 	va_list	 ap;
-	int	 port, try;
+	int	 port, try, rc = -1;
 
 	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
+	if (vasprintf(&body, fmt, ap) == -1) {
+		va_end(ap);
+		harness_seterr("vasprintf: out of memory");
+		return -1;
+	}
 	va_end(ap);
 	for (try = 0; try < START_TRIES; try++) {
 		if ((port = harness_free_port(strstr(body, "::1") != NULL)) ==
 		    -1)
-			return -1;
-		if (daemon_start_on(d, port, nsock, body) == 0)
-			return 0;
+			goto out;
+		if (daemon_start_on(d, port, nsock, body) == 0) {
+			rc = 0;
+			goto out;
+		}
 		/* Someone took the port after we looked: pick another. */
 		if (d->pid != -1 || daemon_exit_code(d) != 71 ||
 		    strstr(daemon_log(d), "Address already in use") == NULL)
-			return -1;
+			goto out;
 	}
 	harness_seterr("no free port after %d tries", START_TRIES);
-	return -1;
+out:
+	free(body);
+	return rc;
 }
 
 int

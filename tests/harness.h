@@ -141,6 +141,16 @@ bool	harness_have_ipv6(void);
  * (::1).
  */
 int	tcp_connect(int family, int port);
+/* A TCP connection to 127.0.0.1:port from local address src (127.0.0.2...). */
+int	tcp_connect_src(const char *src, int port);
+/* A UDP socket bound to src:lport (0: any), connected to 127.0.0.1:port. */
+int	udp_connect_src(const char *src, int lport, int port);
+/*
+ * Send one UDP datagram with a forged source src:sport to dst:dport through
+ * a raw socket (needs CAP_NET_RAW).  0, or -1.
+ */
+int	udp_spoof(const char *src, int sport, const char *dst, int dport,
+	    const void *payload, size_t len);
 /* A socket of type bound (and listening, for TCP) on the loopback. */
 int	harness_occupy(int family, int type, int port);
 /* Sockets on local TCP port in state st (6: TIME_WAIT), from /proc. */

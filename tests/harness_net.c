@@ -8,6 +8,8 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -220,8 +222,27 @@ wait_fd(int fd, short events, long long deadline)
 	}
 }
 
-int
-tcp_connect(int family, int port)
+/* Bind fd to IPv4 address src, port lport (0: any); 0, or -1. */
+static int
+bind_source(int fd, const char *src, int lport)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)lport) };
+
+	if (inet_pton(AF_INET, src, &sin.sin_addr) != 1) {
+		harness_seterr("'%s' is not an IPv4 address", src);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		harness_seterr("bind %s:%d: %s", src, lport, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect to the loopback of family from src (NULL: any). */
+static int
+connect_from(int family, const char *src, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = loopback(family, port, &ss), elen;
@@ -230,6 +251,10 @@ tcp_connect(int family, int port)
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		harness_seterr("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (src != NULL && bind_source(fd, src, 0) == -1) {
+		close(fd);
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
@@ -249,11 +274,117 @@ tcp_connect(int family, int port)
 	if (err != 0) {
 		close(fd);
 		errno = err;
-		harness_seterr("connect to tcp %s:%d: %s", family_name(family),
-		    port, strerror(err));
+		harness_seterr("connect to tcp %s:%d from %s: %s",
+		    family_name(family), port, src != NULL ? src : "any",
+		    strerror(err));
 		return -1;
 	}
 	return fd;
+}
+
+int
+tcp_connect(int family, int port)
+{
+	return connect_from(family, NULL, port);
+}
+
+int
+tcp_connect_src(const char *src, int port)
+{
+	return connect_from(AF_INET, src, port);
+}
+
+int
+udp_connect_src(const char *src, int lport, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(AF_INET, port, &ss);
+	int	 fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		harness_seterr("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind_source(fd, src, lport) == -1)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		harness_seterr("connect udp to port %d: %s", port,
+		    strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The Internet checksum of len bytes (RFC 1071). */
+static uint16_t
+inet_sum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)(p[0] << 8 | p[1]);
+	if (len == 1)
+		sum += (uint32_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int
+udp_spoof(const char *src, int sport, const char *dst, int dport,
+    const void *payload, size_t len)
+{
+	struct {
+		struct iphdr	ip;
+		struct udphdr	udp;
+		uint8_t		data[512];
+	} pkt;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	size_t	 total = sizeof(pkt.ip) + sizeof(pkt.udp) + len;
+	int	 fd, one = 1;
+	ssize_t	 n;
+
+	if (len > sizeof(pkt.data)) {
+		harness_seterr("udp_spoof: payload too long");
+		return -1;
+	}
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_UDP;
+	pkt.ip.tot_len = htons((uint16_t)total);
+	if (inet_pton(AF_INET, src, &pkt.ip.saddr) != 1 ||
+	    inet_pton(AF_INET, dst, &pkt.ip.daddr) != 1) {
+		harness_seterr("udp_spoof: bad address");
+		return -1;
+	}
+	pkt.ip.check = inet_sum(&pkt.ip, sizeof(pkt.ip));
+	pkt.udp.source = htons((uint16_t)sport);
+	pkt.udp.dest = htons((uint16_t)dport);
+	pkt.udp.len = htons((uint16_t)(sizeof(pkt.udp) + len));
+	pkt.udp.check = 0;	/* optional over IPv4 */
+	memcpy(pkt.data, payload, len);
+	to.sin_addr.s_addr = pkt.ip.daddr;
+	if ((fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) == -1 ||
+	    setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) == -1) {
+		harness_seterr("raw socket: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	n = sendto(fd, &pkt, total, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	if (n != (ssize_t)total) {
+		harness_seterr("raw sendto: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 void
