@@ -173,8 +173,8 @@ server_reload(struct server *srv)
 	notify_reloading();
 	log_info("reload: reading %s", path);
 	if (config_load(&next, path) == -1) {
-		log_errx("reload: %s is invalid; the running configuration "
-		    "stays", path);
+		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR, "reload: %s "
+		    "is invalid; the running configuration stays", path);
 		goto out;
 	}
 	if (srv->opts.port > 0)
@@ -185,7 +185,8 @@ server_reload(struct server *srv)
 			    "tcp and udp do not apply under socket activation: "
 			    "systemd owns the sockets");
 		} else if (rebind(srv, &next) == -1) {
-			log_errx("reload: the running configuration stays");
+			log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
+			    "reload: the running configuration stays");
 			goto out;
 		}
 	}
@@ -195,8 +196,8 @@ server_reload(struct server *srv)
 	atomic_store(&srv->udp_service.loop_guard, next.udp_loop_guard);
 	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : next.log_level);
 	srv->cfg = next;
-	log_notice("reload: %s applied (max_clients %d, idle_timeout %d, "
-	    "log_level %s)", path, next.max_clients, next.idle_timeout,
+	log_event(LOG_EVENT_RELOAD, LOG_LEVEL_NOTICE, "reload: %s applied "
+	    "(max_clients %d, idle_timeout %d, log_level %s)", path, next.max_clients, next.idle_timeout,
 	    log_level_name(next.log_level));
 	rc = 0;
 out:
@@ -244,13 +245,18 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 {
 	struct pollfd pfd[ECHOD_MAX_LISTEN];
 	struct timespec ts;
+	struct notify_watchdog wd;
 	char	 status[128] = "";
 	bool	 with_status = notify_enabled(), paused;
 	long long resume = 0, timeout;
 	size_t	 i, n;
 	int	 sig;
 
+	if (notify_watchdog_init(&wd, now_ms()) == -1)
+		log_warn("watchdog: WATCHDOG_USEC");
 	for (;;) {
+		(void)notify_watchdog_kick(&wd, now_ms(),
+		    udp_service_heartbeat(&srv->udp_service));
 		sig = signals_take();
 		if (sig & SIGNALS_STATS)
 			server_log_stats(srv);
@@ -269,7 +275,8 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 				.fd = paused ? -1 : srv->sockets.tcp[i].fd,
 				.events = POLLIN,
 			};
-		timeout = poll_timeout(resume, with_status);
+		timeout = notify_watchdog_timeout(&wd,
+		    poll_timeout(resume, with_status), now_ms());
 		ts.tv_sec = timeout / 1000;
 		ts.tv_nsec = (timeout % 1000) * 1000000L;
 		if (ppoll(pfd, n, timeout >= 0 ? &ts : NULL, waitmask) == -1) {
@@ -289,6 +296,8 @@ server_run(struct server *srv, const sigset_t *waitmask)
 	int	 rc;
 
 	notify_ready();
+	log_event(LOG_EVENT_START, LOG_LEVEL_INFO, "started (echod %s)",
+	    ECHOD_VERSION);
 	rc = accept_loop(srv, waitmask);
 	notify_stopping();
 	log_info("stopping");
@@ -310,5 +319,5 @@ server_close(struct server *srv)
 	/* Threads still running (shutdown timed out) use the registry. */
 	if (sessions_count(&srv->sessions) == 0)
 		sessions_destroy(&srv->sessions);
-	log_info("stopped");
+	log_event(LOG_EVENT_STOP, LOG_LEVEL_INFO, "stopped");
 }

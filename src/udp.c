@@ -20,6 +20,7 @@
 
 #include "echod/log.h"
 #include "echod/net.h"
+#include "echod/notify.h"
 #include "echod/stats.h"
 #include "echod/udp.h"
 
@@ -147,13 +148,16 @@ udp_thread(void *arg)
 	struct pollfd pfd[ECHOD_UDP_MAX_SOCKS + 1];
 	struct log_ratelimit rl = { 0 };
 	size_t	 i;
-	int	 k;
+	/* Wake at least 4 times per watchdog interval to show we live. */
+	long long wd = notify_watchdog_interval_ms();
+	int	 k, timeout = wd > 0 ? (int)(wd / 4 > 0 ? wd / 4 : 1) : -1;
 
 	for (i = 0; i < u->nsocks; i++)
 		pfd[i] = (struct pollfd){ .fd = u->socks[i].fd, .events = POLLIN };
 	pfd[u->nsocks] = (struct pollfd){ .fd = u->wake_fd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, u->nsocks + 1, -1) == -1) {
+		atomic_fetch_add_explicit(&u->heartbeat, 1, memory_order_relaxed);
+		if (poll(pfd, u->nsocks + 1, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_err("udp: poll");
@@ -193,6 +197,7 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->nsocks = nsocks;
 	u->stats = stats;
 	atomic_init(&u->loop_guard, loop_guard);
+	atomic_init(&u->heartbeat, 1);
 	if ((u->buf = malloc(UDP_BUFSIZE)) == NULL) {
 		log_err("udp: cannot allocate the datagram buffer");
 		return -1;
@@ -215,6 +220,13 @@ fail:
 	free(u->buf);
 	u->buf = NULL;
 	return -1;
+}
+
+unsigned long long
+udp_service_heartbeat(struct udp_service *u)
+{
+	return u->running ? atomic_load_explicit(&u->heartbeat,
+	    memory_order_relaxed) : 0;
 }
 
 void

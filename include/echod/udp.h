@@ -23,6 +23,7 @@ struct udp_service {
 	char			*buf;		/* one datagram */
 	pthread_t		 thread;
 	bool			 running;
+	atomic_ullong		 heartbeat;	/* +1 per wake-up (watchdog) */
 };
 
 /*
@@ -31,6 +32,8 @@ struct udp_service {
  */
 int	udp_service_start(struct udp_service *u, const struct listener *socks,
 	    size_t nsocks, struct echod_stats *stats, bool loop_guard);
+/* Advances while the thread runs (from 1); 0 if there is no thread. */
+unsigned long long udp_service_heartbeat(struct udp_service *u);
 /* Stop the thread and wait for it; a no-op if it is not running. */
 void	udp_service_stop(struct udp_service *u);
 
