@@ -3,7 +3,8 @@
  * Logging: one whole line per message, built on the stack and written with a
  * single locked write(2), so lines from many threads never interleave.  When
  * stderr is the journal (JOURNAL_STREAM), lines carry sd-daemon "<N>" priority
- * prefixes instead of the program name, so journalctl -p works.
+ * prefixes instead of the program name, so journalctl -p works; lifecycle
+ * events go to the journal natively, with a MESSAGE_ID= of their own.
  */
 
 #include <sys/stat.h>
@@ -19,6 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef ECHOD_HAVE_SYSTEMD
+#include <systemd/sd-journal.h>
+#endif
+
 #include "echod/log.h"
 
 #define LOG_LINE_MAX	2048	/* the counters line is the longest */
@@ -27,6 +32,14 @@ static pthread_mutex_t	log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		log_fd = STDERR_FILENO;
 static atomic_int	log_threshold = LOG_LEVEL_INFO;
 static int		log_journal;	/* stderr is the journal: use <N> */
+
+/* Made once with systemd-id128 new; systemd/echod.catalog explains each. */
+static const char *const event_ids[LOG_EVENT_COUNT] = {
+	[LOG_EVENT_START] = "698f221535d243fab66073976aa0a46d",
+	[LOG_EVENT_STOP] = "a7ddb6f579184c03a99873187c79ece6",
+	[LOG_EVENT_RELOAD] = "98e72cd52d9444a69492f1264dcf5137",
+	[LOG_EVENT_RELOAD_FAILED] = "ab79d35a541446b59e1c17b7cc13ec7b",
+};
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -146,36 +159,56 @@ write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-/* Format and write one line; errnum >= 0 appends its strerror. */
-static void __attribute__((format(printf, 3, 0)))
-vlog_write(int level, int errnum, const char *fmt, va_list ap)
+/*
+ * Format one line after prefix into line (LOG_LINE_MAX bytes), newline
+ * included; errnum >= 0 appends its strerror.  Returns its length.
+ */
+static size_t __attribute__((format(printf, 4, 0)))
+vlog_format(char *line, const char *prefix, int errnum, const char *fmt,
+    va_list ap)
 {
-	char	 line[LOG_LINE_MAX], ebuf[128];
+	char	 ebuf[128];
 	size_t	 len, i;
-	int	 saved_errno = errno, n;
+	int	 n, size = LOG_LINE_MAX;
 
-	if (log_journal)
-		n = snprintf(line, sizeof(line), "<%d>", level);
-	else
-		n = snprintf(line, sizeof(line), "echod: ");
+	n = snprintf(line, (size_t)size, "%s", prefix);
 	len = n > 0 ? (size_t)n : 0;
-	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
-	if (n > 0)
-		len += (size_t)n;
-	if (errnum >= 0 && len < sizeof(line)) {
-		/* GNU strerror_r returns the message, maybe not in ebuf. */
-		const char *msg = strerror_r(errnum, ebuf, sizeof(ebuf));
-		n = snprintf(line + len, sizeof(line) - len, ": %s", msg);
+	if (len < (size_t)size) {
+		n = vsnprintf(line + len, (size_t)size - len, fmt, ap);
 		if (n > 0)
 			len += (size_t)n;
 	}
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;	/* truncated: keep room for '\n' */
+	if (errnum >= 0 && len < (size_t)size) {
+		/* GNU strerror_r returns the message, maybe not in ebuf. */
+		const char *msg = strerror_r(errnum, ebuf, sizeof(ebuf));
+		n = snprintf(line + len, (size_t)size - len, ": %s", msg);
+		if (n > 0)
+			len += (size_t)n;
+	}
+	if (len > (size_t)size - 2)
+		len = (size_t)size - 2;	/* truncated: keep room for '\n' */
 	/* Config text and peers are hostile: no control bytes reach a tty. */
 	for (i = 0; i < len; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = '?';
 	line[len++] = '\n';
+	line[len] = '\0';
+	return len;
+}
+
+/* Format and write one line; errnum >= 0 appends its strerror. */
+static void __attribute__((format(printf, 3, 0)))
+vlog_write(int level, int errnum, const char *fmt, va_list ap)
+{
+	char	 line[LOG_LINE_MAX + 1], prefix[8];
+	size_t	 len;
+	int	 saved_errno = errno;
+
+	if (log_journal)
+		snprintf(prefix, sizeof(prefix), "<%d>", level);
+	else
+		snprintf(prefix, sizeof(prefix), "echod: ");
+	len = vlog_format(line, prefix, errnum, fmt, ap);
 
 	pthread_mutex_lock(&log_lock);
 	if (log_fd >= 0)
@@ -237,3 +270,48 @@ LOG_FUNC(log_warnx, LOG_LEVEL_WARNING, 0)
 LOG_FUNC(log_notice, LOG_LEVEL_NOTICE, 0)
 LOG_FUNC(log_info, LOG_LEVEL_INFO, 0)
 LOG_FUNC(log_debug, LOG_LEVEL_DEBUG, 0)
+
+const char *
+log_event_id(enum log_event ev)
+{
+	if ((int)ev < 0 || ev >= LOG_EVENT_COUNT)
+		return NULL;
+	return event_ids[ev];
+}
+
+void
+log_event(enum log_event ev, int level, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved_errno = errno;
+#ifdef ECHOD_HAVE_SYSTEMD
+	char	 line[LOG_LINE_MAX + 1];
+	size_t	 len;
+	int	 journal;
+
+	if (!log_enabled(level))
+		return;
+	pthread_mutex_lock(&log_lock);
+	journal = log_journal;
+	pthread_mutex_unlock(&log_lock);
+	if (journal && log_event_id(ev) != NULL) {
+		va_start(ap, fmt);
+		len = vlog_format(line, "", -1, fmt, ap);
+		va_end(ap);
+		line[len - 1] = '\0';	/* the journal wants no newline */
+		/* Falls back to the stream if the journal's socket refuses. */
+		if (sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", level,
+		    "MESSAGE_ID=%s", log_event_id(ev),
+		    "SYSLOG_IDENTIFIER=echod", NULL) == 0) {
+			errno = saved_errno;
+			return;
+		}
+	}
+#else
+	(void)ev;	/* no journal API: the ID cannot be sent */
+#endif
+	va_start(ap, fmt);
+	vlog(level, -1, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}

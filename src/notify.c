@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Talking to the service manager through libsystemd: readiness, reload and
- * stop notifications, STATUS= lines, and the sockets of socket activation.
+ * stop notifications, STATUS= lines, the watchdog, and the sockets of
+ * socket activation.
  * Built without libsystemd (ECHOD_HAVE_SYSTEMD unset), the same calls do
  * nothing, so the daemon runs unchanged where systemd is absent.
  */
@@ -9,7 +10,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +84,57 @@ notify_stopping(void)
 	send_state("STOPPING=1");
 }
 
+long long
+notify_watchdog_interval_ms(void)
+{
+	uint64_t usec = 0;
+
+	/* 0: WATCHDOG_* stay in the environment; the UDP thread reads it. */
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	/* Below 1 ms cannot be honoured; round up so it is not disabled. */
+	return usec < 1000 ? 1 : (long long)(usec / 1000);
+}
+
+int
+notify_watchdog_init(struct notify_watchdog *w, long long now_ms)
+{
+	uint64_t usec = 0;
+	int	 rc = sd_watchdog_enabled(0, &usec);
+
+	memset(w, 0, sizeof(*w));
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	if (rc > 0) {
+		w->interval_ms = notify_watchdog_interval_ms();
+		w->next_ms = now_ms;	/* first ping at once */
+	}
+	return 0;
+}
+
+bool
+notify_watchdog_kick(struct notify_watchdog *w, long long now_ms,
+    unsigned long long heartbeat)
+{
+	if (w->interval_ms == 0 || now_ms < w->next_ms)
+		return false;
+	/*
+	 * The other thread did not run since the last ping: stay silent (if
+	 * it hung, systemd restarts us) and look again an eighth later.
+	 */
+	if (heartbeat != 0 && heartbeat == w->seen) {
+		w->next_ms = now_ms + (w->interval_ms + 7) / 8;
+		return false;
+	}
+	w->seen = heartbeat;
+	/* Twice per interval, as sd_watchdog_enabled(3) recommends. */
+	w->next_ms = now_ms + w->interval_ms / 2;
+	send_state("WATCHDOG=1");
+	return true;
+}
+
 void
 notify_status(const char *fmt, ...)
 {
@@ -126,6 +180,30 @@ notify_stopping(void)
 {
 }
 
+long long
+notify_watchdog_interval_ms(void)
+{
+	return 0;
+}
+
+int
+notify_watchdog_init(struct notify_watchdog *w, long long now_ms)
+{
+	(void)now_ms;
+	memset(w, 0, sizeof(*w));
+	return 0;
+}
+
+bool
+notify_watchdog_kick(struct notify_watchdog *w, long long now_ms,
+    unsigned long long heartbeat)
+{
+	(void)w;
+	(void)now_ms;
+	(void)heartbeat;
+	return false;
+}
+
 void
 notify_status(const char *fmt, ...)
 {
@@ -133,3 +211,17 @@ notify_status(const char *fmt, ...)
 }
 
 #endif /* ECHOD_HAVE_SYSTEMD */
+
+long long
+notify_watchdog_timeout(const struct notify_watchdog *w, long long timeout,
+    long long now_ms)
+{
+	long long left;
+
+	if (w->interval_ms == 0)
+		return timeout;
+	left = w->next_ms - now_ms;
+	if (left < 0)
+		left = 0;
+	return timeout < 0 || left < timeout ? left : timeout;
+}

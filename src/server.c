@@ -212,10 +212,12 @@ server_reload(struct server *srv)
 	log_info("reload: reading %s", path);
 	if (config_load(&next, path) == -1) {
 		if (errno == EINVAL)
-			log_errx("reload: %s is invalid; the running "
+			log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
+			    "reload: %s is invalid; the running "
 			    "configuration stays", path);
 		else
-			log_errx("reload: cannot read %s; the running "
+			log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
+			    "reload: cannot read %s; the running "
 			    "configuration stays", path);
 		goto out;
 	}
@@ -230,12 +232,14 @@ server_reload(struct server *srv)
 			rebind = true;
 	}
 	if (guards_prepare(&srv->guards, &next, &g) == -1) {
-		log_errx("reload: the running configuration stays");
+		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
+		    "reload: the running configuration stays");
 		goto fail;
 	}
 	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
 		guards_abort(&srv->guards, &g);
-		log_errx("reload: the running configuration stays");
+		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
+		    "reload: the running configuration stays");
 		goto fail;
 	}
 	/* The commit: nothing from here on can fail. */
@@ -243,8 +247,9 @@ server_reload(struct server *srv)
 	if (rebind)
 		listeners_commit(&srv->sockets, &ch);
 	apply_settings(srv, &next, &g);
-	log_notice("reload: %s applied (max_clients %d, idle_timeout %d, "
-	    "log_level %s)", path, next.max_clients, next.idle_timeout,
+	log_event(LOG_EVENT_RELOAD, LOG_LEVEL_NOTICE, "reload: %s applied "
+	    "(max_clients %d, idle_timeout %d, log_level %s)", path,
+	    next.max_clients, next.idle_timeout,
 	    log_level_name(next.log_level));
 	rc = 0;
 	goto out;
@@ -296,13 +301,18 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 {
 	struct pollfd pfd[ECHOD_MAX_LISTEN];
 	struct timespec ts;
+	struct notify_watchdog wd;
 	char	 status[128] = "";
 	bool	 with_status = notify_enabled(), paused;
 	long long resume = 0, timeout;
 	size_t	 i, n;
 	int	 sig;
 
+	if (notify_watchdog_init(&wd, now_ms()) == -1)
+		log_warn("watchdog: WATCHDOG_USEC");
 	for (;;) {
+		(void)notify_watchdog_kick(&wd, now_ms(),
+		    udp_service_heartbeat(&srv->udp_service));
 		sig = signals_take();
 		if (sig & SIGNALS_STATS)
 			server_log_stats(srv);
@@ -321,7 +331,8 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 				.fd = paused ? -1 : srv->sockets.tcp[i].fd,
 				.events = POLLIN,
 			};
-		timeout = poll_timeout(resume, with_status);
+		timeout = notify_watchdog_timeout(&wd,
+		    poll_timeout(resume, with_status), now_ms());
 		ts.tv_sec = timeout / 1000;
 		ts.tv_nsec = (timeout % 1000) * 1000000L;
 		if (ppoll(pfd, n, timeout >= 0 ? &ts : NULL, waitmask) == -1) {
@@ -341,6 +352,8 @@ server_run(struct server *srv, const sigset_t *waitmask)
 	int	 rc;
 
 	notify_ready();
+	log_event(LOG_EVENT_START, LOG_LEVEL_INFO, "started (echod %s)",
+	    ECHOD_VERSION);
 	rc = accept_loop(srv, waitmask);
 	notify_stopping();
 	log_info("stopping");
@@ -368,5 +381,5 @@ server_close(struct server *srv)
 		guards_free(&srv->guards);
 		config_free(&srv->cfg);
 	}
-	log_info("stopped");
+	log_event(LOG_EVENT_STOP, LOG_LEVEL_INFO, "stopped");
 }

@@ -25,6 +25,7 @@
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/counters.h"
+#include "echod/notify.h"
 #include "echod/udp.h"
 
 /* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
@@ -226,12 +227,16 @@ udp_thread(void *arg)
 	uint64_t now_ns;
 	size_t	 i, n;
 	int	 k;
+	/* Wake at least 4 times per watchdog interval to show we live. */
+	long long wd = notify_watchdog_interval_ms();
+	int	 timeout = wd > 0 ? (int)(wd / 4 > 0 ? wd / 4 : 1) : -1;
 
 	pthread_mutex_lock(&u->lock);
 	n = poll_set(pfd, u);
 	pthread_mutex_unlock(&u->lock);
 	for (;;) {
-		if (poll(pfd, n + 1, -1) == -1) {
+		atomic_fetch_add_explicit(&u->heartbeat, 1, memory_order_relaxed);
+		if (poll(pfd, n + 1, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_err("udp: poll");
@@ -296,6 +301,7 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 		pthread_mutex_destroy(&u->lock);
 		return -1;
 	}
+	atomic_init(&u->heartbeat, 1);
 	if ((u->buf = malloc(UDP_BUFSIZE)) == NULL) {
 		log_err("udp: cannot allocate the datagram buffer");
 		goto fail;
@@ -322,6 +328,13 @@ fail:
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	return -1;
+}
+
+unsigned long long
+udp_service_heartbeat(struct udp_service *u)
+{
+	return u->running ? atomic_load_explicit(&u->heartbeat,
+	    memory_order_relaxed) : 0;
 }
 
 void

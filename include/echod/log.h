@@ -57,6 +57,25 @@ void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* At priority level whatever the threshold: output asked for (SIGUSR1). */
 void	log_force(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * Lifecycle events with a MESSAGE_ID= in the journal, explained by
+ * systemd/echod.catalog (journalctl -x).
+ */
+enum log_event {
+	LOG_EVENT_START,		/* every socket listens */
+	LOG_EVENT_STOP,			/* shutdown complete */
+	LOG_EVENT_RELOAD,		/* a new configuration is in force */
+	LOG_EVENT_RELOAD_FAILED,	/* the running configuration stays */
+	LOG_EVENT_COUNT
+};
+/* The 32 hex digits of an event's MESSAGE_ID, NULL if there is none. */
+const char *log_event_id(enum log_event ev);
+/*
+ * Log at level (not below the threshold) with the event's MESSAGE_ID:
+ * through sd_journal_send(3) when stderr is the journal, else as log_info.
+ */
+void	log_event(enum log_event ev, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* Only written at debug level. */
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

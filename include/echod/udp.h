@@ -38,6 +38,7 @@ struct udp_service {
 	char			*buf;		/* one datagram */
 	pthread_t		 thread;
 	bool			 running;
+	atomic_ullong		 heartbeat;	/* +1 per wake-up (watchdog) */
 };
 
 /*
@@ -62,6 +63,8 @@ void	udp_service_set_sockets(struct udp_service *u,
 void	udp_service_resume_with(struct udp_service *u,
 	    const struct listener *socks, size_t nsocks,
 	    const struct udp_policy *p);
+/* Advances while the thread runs (from 1); 0 if there is no thread. */
+unsigned long long udp_service_heartbeat(struct udp_service *u);
 /* Stop the thread and wait for it; a no-op if it is not running. */
 void	udp_service_stop(struct udp_service *u);
 

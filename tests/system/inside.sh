@@ -59,6 +59,24 @@ wait_journal() {	# wait_journal UNIT REGEX [journalctl args]
 	fail "no journal line /$re/ for $unit"
 }
 
+# The MESSAGE_ID of the catalog entry whose Subject: matches a regex
+# (the installed catalog, so the test reads the IDs the package ships).
+event_id() {
+	awk -v re="$1" '/^-- [0-9a-f]+$/ && length($2) == 32 { id = $2 }
+	    /^Subject:/ && $0 ~ re { print id; exit }' \
+	    /usr/lib/systemd/catalog/echod.catalog
+}
+
+# expect_event UNIT SUBJECT_RE TEXT_RE: since mark_journal, UNIT logged a
+# line matching TEXT_RE with the MESSAGE_ID of that catalog entry.
+expect_event() {
+	local id
+	id=$(event_id "$2")
+	[ -n "$id" ] || fail "no catalog entry /$2/"
+	wait_journal "$1" "$3" "MESSAGE_ID=$id"
+	ok "journal: '$3' carries MESSAGE_ID=$id"
+}
+
 # What a package could leave behind: /etc, /usr, /var/lib less dpkg's and
 # apt's own books, and journal/log data.
 snapshot() {
@@ -76,7 +94,7 @@ step_install() {
 	dpkg-query -W -f='${Conffiles}\n' echod | grep -q "^ $CONF " ||
 	    fail "$CONF is not a conffile"
 	ok "$CONF is a conffile"
-	for f in /usr/share/man/man8/echod.8 /usr/share/man/man5/echod.conf.5; do
+	for f in /usr/share/man/man8/echod.8.gz /usr/share/man/man5/echod.conf.5.gz; do
 		dpkg -L echod | grep -qx "$f" || fail "package lacks $f"
 	done
 	ok "man pages installed"
@@ -86,12 +104,18 @@ step_install() {
 	[ "$(systemctl is-enabled echod.socket)" = disabled ] ||
 	    fail "echod.socket should stay disabled"
 	ok "echod.socket disabled"
+	[ -f /lib/systemd/system/echod@.service ] || fail "no echod@.service"
+	[ -f /usr/lib/systemd/catalog/echod.catalog ] || fail "no catalog"
+	# systemd's dpkg trigger rebuilt the index: journalctl knows it.
+	journalctl --dump-catalog "$(event_id 'started')" | grep -q 'echod started' ||
+	    fail "catalog not in journalctl's index"
+	ok "echod@.service and the journal catalog installed (journalctl -x)"
 }
 
 step_verify() {
 	local out
 	out=$(systemd-analyze verify echod.service echod.socket \
-	    echod-activated.service 2>&1) || fail "systemd-analyze verify: $out"
+	    echod-activated.service echod@lab.service 2>&1) || fail "systemd-analyze verify: $out"
 	[ -z "$out" ] || fail "systemd-analyze verify says: $out"
 	ok "systemd-analyze verify: clean (man pages resolve)"
 }
@@ -113,6 +137,11 @@ step_start() {
 	[ "$(journal_since -u echod.service -o cat | grep -c 'listening on')" = 4 ] ||
 	    fail "expected 4 'listening on' lines"
 	ok "4 sockets listening before READY"
+	expect_event echod.service 'started' '^started '
+	journal_since -u echod.service -x "MESSAGE_ID=$(event_id started)" |
+	    grep -q 'Subject: echod started and serves' ||
+	    fail "journalctl -x shows no catalog text"
+	ok "journalctl -x explains the start"
 	pid=$(prop echod.service MainPID)
 	grep -q '^CapEff:[[:space:]]*0000000000000400$' "/proc/$pid/status" ||
 	    fail "CapEff is not CAP_NET_BIND_SERVICE alone: $(grep CapEff "/proc/$pid/status")"
@@ -162,6 +191,7 @@ step_reload() {
 	mark_journal
 	systemctl reload echod.service
 	wait_journal echod.service 'reload: .* applied \(max_clients 2'
+	expect_event echod.service 'reloaded' 'reload: .* applied'
 	[ "$(prop echod.service MainPID)" = "$pid" ] || fail "reload changed the PID"
 	expect_state echod.service active
 	roundtrip "$c3" after || fail "client connected before the reload lost"
@@ -191,6 +221,7 @@ step_reload() {
 	mark_journal
 	systemctl kill -s HUP --kill-who=main echod.service
 	wait_journal echod.service 'running configuration stays' -p err
+	expect_event echod.service 'rejected' 'running configuration stays'
 	wait_journal echod.service "^$CONF:$line: " -p err
 	ok "broken config on SIGHUP: echod logs file:line, keeps its configuration"
 	[ "$(prop echod.service MainPID)" = "$pid" ] || fail "broken reload changed the PID"
@@ -210,6 +241,105 @@ step_reload() {
 	cp "$DIR/echod.conf.orig" "$CONF"
 	rm -f "$DIR/echod.conf.orig"
 	systemctl reload echod.service
+}
+
+# The admin moves the config with `systemctl edit`: start and reload both
+# follow the drop-in (ECHOD_CONFIG), so a broken file at the new path
+# fails the reload even though /etc/echod/echod.conf is fine.
+step_dropin() {
+	local pid alt=/etc/echod/moved.conf
+	trap 'rm -rf /etc/systemd/system/echod.service.d /etc/echod/moved.conf
+	    systemctl daemon-reload; systemctl restart echod.service' EXIT
+	cp "$CONF" "$alt"
+	printf '[Service]\nEnvironment=ECHOD_CONFIG=%s\n' "$alt" >"$DIR/dropin.conf"
+	printf '#!/bin/sh\ncat %s >"$1"\n' "$DIR/dropin.conf" >"$DIR/editor"
+	chmod 0755 "$DIR/editor"
+	# systemctl edit wants a tty: script(1) gives it one.
+	SYSTEMD_EDITOR=$DIR/editor script -qec \
+	    'systemctl edit echod.service' /dev/null >/dev/null
+	[ -f /etc/systemd/system/echod.service.d/override.conf ] ||
+	    fail "systemctl edit wrote no drop-in"
+	systemctl restart echod.service
+	pid=$(prop echod.service MainPID)
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-c $alt " ||
+	    fail "ExecStart= ignores the drop-in: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+	ok "systemctl edit: echod runs with -c $alt"
+	printf 'no_such_key = 1\n' >>"$alt"
+	mark_journal
+	! systemctl reload echod.service 2>/dev/null ||
+	    fail "reload passed with a broken $alt (checked the wrong file?)"
+	wait_journal echod.service "^$alt:" -p err
+	[ "$(prop echod.service MainPID)" = "$pid" ] || fail "PID changed"
+	expect_state echod.service active
+	expect_echo tcp 127.0.0.1
+	ok "broken $alt: systemctl reload fails, service keeps running"
+	trap - EXIT
+	rm -rf /etc/systemd/system/echod.service.d "$alt"
+	systemctl daemon-reload
+	systemctl restart echod.service
+	expect_state echod.service active
+}
+
+# WatchdogSec=: echod pings while it runs; stopped (SIGSTOP), it is
+# killed and restarted within the interval plus the abort timeout.
+step_watchdog() {
+	local pid new t0 d=/etc/systemd/system/echod.service.d
+	trap 'rm -rf "$d"; systemctl daemon-reload
+	    systemctl restart echod.service' EXIT
+	mkdir -p "$d"
+	printf '[Service]\nWatchdogSec=2s\nTimeoutAbortSec=2s\n' >"$d/watchdog.conf"
+	systemctl daemon-reload
+	systemctl restart echod.service
+	pid=$(prop echod.service MainPID)
+	[ "$(prop echod.service WatchdogUSec)" = 2s ] ||
+	    fail "WatchdogUSec is $(prop echod.service WatchdogUSec)"
+	# Two whole intervals: without WATCHDOG=1 it would be dead by now.
+	sleep 4.5
+	[ "$(prop echod.service MainPID)" = "$pid" ] ||
+	    fail "killed although running (no WATCHDOG=1?)"
+	[ "$(prop echod.service NRestarts)" = 0 ] || fail "restarted while healthy"
+	expect_echo tcp 127.0.0.1
+	ok "healthy echod survives 2 watchdog intervals (pings)"
+	mark_journal
+	kill -STOP "$pid"
+	t0=$SECONDS
+	new=$pid
+	while [ $((SECONDS - t0)) -lt 15 ]; do
+		new=$(prop echod.service MainPID)
+		[ "$new" != "$pid" ] && [ "$new" != 0 ] &&
+		    [ "$(prop echod.service SubState)" = running ] && break
+		sleep 0.2
+	done
+	[ "$new" != "$pid" ] && [ "$new" != 0 ] ||
+	    fail "stopped echod not restarted after $((SECONDS - t0)) s"
+	wait_journal echod.service 'atchdog timeout'
+	# 2 s watchdog + 2 s abort timeout + 1 s RestartSec, plus slack.
+	[ $((SECONDS - t0)) -le 8 ] || fail "restart took $((SECONDS - t0)) s"
+	expect_echo tcp 127.0.0.1
+	ok "SIGSTOPped echod: watchdog timeout, restarted in $((SECONDS - t0)) s"
+	trap - EXIT
+	rm -rf "$d"
+	systemctl daemon-reload
+	systemctl restart echod.service
+}
+
+# echod@NAME: its own config /etc/echod/NAME.conf, its own port, beside
+# echod.service.
+step_template() {
+	local got want="lab-$$"
+	trap 'systemctl stop echod@lab.service; rm -f /etc/echod/lab.conf' EXIT
+	sed 's/^port .*/port = 7007/' "$CONF" >/etc/echod/lab.conf
+	grep -q '^port = 7007$' /etc/echod/lab.conf || fail "no port line in $CONF"
+	systemctl start echod@lab.service
+	expect_state echod@lab.service active
+	expect_state echod.service active
+	got=$(printf '%s\n' "$want" | nc -N -w 3 127.0.0.1 7007 || true)
+	[ "$got" = "$want" ] || fail "echod@lab on 7007: got '$got'"
+	expect_echo tcp 127.0.0.1
+	ok "echod@lab serves port 7007 from /etc/echod/lab.conf beside echod.service"
+	trap - EXIT
+	systemctl stop echod@lab.service
+	rm -f /etc/echod/lab.conf
 }
 
 step_warning() {
@@ -253,6 +383,7 @@ step_stop() {
 	local c3 line t0 ms
 	exec {c3}<>/dev/tcp/127.0.0.1/7
 	roundtrip "$c3" hold || fail "client before stop"
+	mark_journal
 	t0=$(date +%s%N)
 	systemctl stop echod.service
 	ms=$((($(date +%s%N) - t0) / 1000000))
@@ -266,6 +397,8 @@ step_stop() {
 	[ "$(prop echod.service ExecMainStatus)" = 0 ] ||
 	    fail "exit status $(prop echod.service ExecMainStatus)"
 	ok "stop with a client connected: ${ms} ms, exit 0, client saw EOF"
+	expect_event echod.service 'stopped' '^stopped$'
+	systemctl start echod.service
 }
 
 step_socket() {
@@ -338,6 +471,7 @@ step_remove() {
 	! pgrep -x echod >/dev/null || fail "echod still runs after dpkg -r"
 	! nc -z -w 1 127.0.0.1 7 || fail "port 7 still open after dpkg -r"
 	for f in /usr/sbin/echod /lib/systemd/system/echod.service \
+	    /lib/systemd/system/echod@.service \
 	    /lib/systemd/system/echod.socket \
 	    /lib/systemd/system/echod-activated.service; do
 		[ ! -e "$f" ] || fail "$f left after dpkg -r"
@@ -364,7 +498,8 @@ step_purge() {
 }
 
 case ${1:-} in
-install|verify|start|echo|reload|warning|badstart|stop|socket|upgrade|remove|purge)
+install|verify|start|echo|reload|dropin|watchdog|template|warning|badstart|stop|\
+socket|upgrade|remove|purge)
 	"step_$1" ;;
 *)
 	echo "usage: inside.sh STEP (see the case above)" >&2

@@ -2,12 +2,14 @@
 # System test: the echod .deb in a booted Debian 12 (systemd as PID 1 under
 # systemd-nspawn, network namespace with lo only).  Installs the package,
 # then checks readiness, TCP/UDP echo on port 7, reload with a client
-# connected, a broken config on reload, journal priorities, a clean fast
-# stop, socket activation without capabilities, the two ways excluding
+# connected, a broken config on reload, journal priorities and MESSAGE_IDs,
+# a drop-in moving the config, the watchdog restarting a stopped daemon,
+# the echod@ template, a clean fast stop, socket activation without capabilities, the two ways excluding
 # each other, upgrade, remove and purge (inside.sh has the checks).
 #
 # Usage: run.sh [DEB]
-#   Without DEB it packages $ECHOD_BUILD_DIR (an echod build tree) with cpack.
+#   Without DEB it uses $ECHOD_DEB if set, else builds the package with
+#   .ci/deb (dpkg-buildpackage, tests skipped: ctest runs them already).
 # Exit: 0 passed, 1 failed, 77 skipped (not root, no systemd-nspawn, no
 # cgroup2, no rootfs); ECHOD_SYSTEM_TEST=require turns a skip into a failure
 # (CI sets it: there this test must really run).
@@ -49,14 +51,15 @@ trap 'rc=$?; ct_stop 2>&4; rm -rf "$work"; log "done (exit $rc)" >&3
     exit $rc' EXIT
 trap 'exit 130' INT TERM HUP
 
-deb=${1:-}
+deb=${1:-${ECHOD_DEB:-}}
 if [ -z "$deb" ]; then
-	[ -f "${ECHOD_BUILD_DIR:-}/CPackConfig.cmake" ] ||
-	    { echo "FAIL: give a .deb or set ECHOD_BUILD_DIR"; exit 1; }
-	cpack --config "$ECHOD_BUILD_DIR/CPackConfig.cmake" -G DEB \
-	    -B "$work/pkg" >"$work/cpack.log" 2>&1 ||
-	    { cat "$work/cpack.log"; echo "FAIL: cpack"; exit 1; }
-	deb=$(ls "$work"/pkg/echod_*.deb)
+	command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
+	    skip "dpkg-dev and debhelper not installed (.ci/packages)"
+	DEB_BUILD_OPTIONS=nocheck bash "$here/../../.ci/deb" "$work/pkg" \
+	    >"$work/deb.log" 2>&1 ||
+	    { cat "$work/deb.log"; echo "FAIL: .ci/deb"; exit 1; }
+	deb=$(ls "$work"/pkg/echod_*_*.deb | grep -v -- -dbgsym_)
+	log "built $(basename "$deb") in $((SECONDS - t0)) s"
 fi
 log "package $(basename "$deb")"
 
@@ -84,14 +87,16 @@ step() {
 		failed=$((failed + 1))
 		log "FAIL $1 (exit $rc)"
 		ct_exec journalctl --no-pager -n 30 -u echod.service \
-		    -u echod.socket -u echod-activated.service 2>&1 |
+		    -u echod.socket -u echod-activated.service \
+		    -u echod@lab.service 2>&1 |
 		    sed 's/^/    journal: /' || true
 	fi
 	return "$rc"
 }
 
 step install 300 || { echo "$passed passed, $failed failed"; exit 1; }
-for s in verify start echo reload warning badstart stop socket upgrade remove; do
+for s in verify start echo reload dropin watchdog template warning badstart \
+    stop socket upgrade remove; do
 	step "$s" 120 || true
 done
 # Purge only proves "no trace" after a clean remove.

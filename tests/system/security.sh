@@ -4,6 +4,7 @@
 # limits (0-10 scale; --threshold takes tenths):
 #   echod.service            1.5  (binds port 7 itself: network, one capability)
 #   echod-activated.service  0.5  (socket-activated: no capability, no network)
+#   echod@.service           1.5  (the template: echod.service's sandbox)
 # Usage: security.sh UNITDIR (build/systemd).  Exit 0, 1, or 77 if
 # systemd-analyze is missing (ECHOD_SYSTEM_TEST=require makes that 1).
 set -euo pipefail
@@ -31,4 +32,5 @@ check() {	# check UNIT THRESHOLD_IN_TENTHS
 }
 check echod.service 15
 check echod-activated.service 5
+check echod@.service 15
 exit "$failed"
