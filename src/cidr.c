@@ -88,8 +88,8 @@ cidr_parse(const char *text, struct cidr *c, char *err, size_t errsize)
 		return fail(err, errsize, "%s: not an IPv4 or IPv6 address",
 		    text);
 
-	prefix = bits;
-	if (slash != NULL && (prefix = parse_prefix(slash + 1)) == -1)
+	prefix = slash != NULL ? parse_prefix(slash + 1) : bits;
+	if (prefix == -1)
 		return fail(err, errsize, "%s: prefix length '%s' is not a "
 		    "decimal number", text, slash + 1);
 	if (prefix > bits)

@@ -14,10 +14,12 @@
 
 #include "suite.h"
 
-static const struct {
+struct good_case {
 	const char	*text;
 	const char	*shown;		/* formatted back */
-} good[] = {
+};
+
+static const struct good_case good[] = {
 	{ "192.0.2.0/24", "192.0.2.0/24" },
 	{ "192.0.2.7", "192.0.2.7/32" },
 	{ "0.0.0.0/0", "0.0.0.0/0" },
@@ -43,10 +45,12 @@ START_TEST(test_parse_good)
 }
 END_TEST
 
-static const struct {
+struct bad_case {
 	const char	*text;
 	const char	*msg;
-} bad[] = {
+};
+
+static const struct bad_case bad[] = {
 	{ "", "empty address" },
 	{ "192.0.2.1/24", "192.0.2.1/24: host bits set (the network is "
 	    "192.0.2.0/24)" },
