@@ -21,6 +21,7 @@
 #include "echod/loopguard.h"
 #include "echod/ratelimit.h"
 #include "echod/source.h"
+#include "echod/udp_policy.h"
 
 #define RATE	5
 #define BURST	3
@@ -75,7 +76,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ratelimit *rl;
 	struct acl *acl;
 	struct ipaddr ip;
-	enum loopguard_verdict lv;
+	enum loopguard_verdict lv, rule;
+	struct udp_policy pol;
+	enum udp_verdict v;
 	char err[CIDR_ERRLEN];
 	uint64_t now = 1000000000ULL;
 	size_t i, k, nseen = 0;
@@ -93,6 +96,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rl = ratelimit_new(RATELIMIT_WAYS * 2, &hk);	/* tiny: collisions */
 	if (acl == NULL || rl == NULL)
 		abort();
+	/* The daemon's own decision, composed as udp.c calls it. */
+	pol = (struct udp_policy){ .loop_guard = true, .lg = lg, .acl = acl,
+	    .rate = rl, .rate_per_s = RATE, .burst = BURST, .prefix_v4 = 24,
+	    .prefix_v6 = 56 };
 	for (i = 0; i + REC <= size; i += REC) {
 		const uint8_t *r = data + i;
 
@@ -119,11 +126,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if ((r[0] & 3) == 3 && ip.family != AF_INET)
 			abort();	/* mapped must fold */
+		v = udp_policy_check(&pol, (struct sockaddr *)&ss, len,
+		    ss.ss_family, lo, now, &rule);
+		if ((v == UDP_DROP_LOOP) != (lv != LOOPGUARD_OK) ||
+		    (v == UDP_DROP_LOOP && rule != lv))
+			abort();
 		if (lv != LOOPGUARD_OK)
 			continue;
 		for (k = 0; k < 3 && !cidr_contains(&deny[k], &ip); k++)
 			;
-		if ((acl_check(acl, &ip) == ACL_DENY) != (k < 3))
+		if ((acl_check(acl, &ip) == ACL_DENY) != (k < 3) ||
+		    (v == UDP_DROP_ACL) != (k < 3))
 			abort();
 		if (k < 3)
 			continue;
@@ -138,8 +151,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			seen[nseen].admitted = 0;
 			nseen++;
 		}
-		if (ratelimit_admit(rl, &ip, now, RATE, BURST) !=
-		    RATELIMIT_ADMIT || k >= MAXKEYS)
+		if (v != UDP_PASS || k >= MAXKEYS)
 			continue;
 		/*
 		 * A prefix never gets more than its own bucket plus the
