@@ -136,8 +136,16 @@ int
 net_udp_pktinfo(int fd, int family)
 {
 	/* Learn each datagram's destination so replies leave from it. */
-	if (family == AF_INET6)
+	if (family == AF_INET6) {
+		/*
+		 * On a dual-stack socket Linux fills in the arrival interface
+		 * of an IPv4 datagram only when IP_PKTINFO is on as well; the
+		 * loop guard needs it to tell lo from the rest.
+		 */
+		if (set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
+			return -1;
 		return set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	}
 	return set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1);
 }
 

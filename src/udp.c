@@ -33,51 +33,83 @@
 #define UDP_BATCH		64	/* datagrams per socket per wake-up */
 #define RATELIMIT_SECONDS	5
 
+/* Room for both: a dual-stack socket gets IPv4 datagrams with both. */
 union udp_cmsg {
 	struct cmsghdr	hdr;
-	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			    CMSG_SPACE(sizeof(struct in_pktinfo))];
 };
+
+/* True if the datagram was sent to a loopback address (127/8, ::1). */
+static bool
+to_loopback(bool v6, const struct in6_pktinfo *pi6,
+    const struct in_pktinfo *pi)
+{
+	const struct in6_addr *a = &pi6->ipi6_addr;
+
+	if (v6)
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) &&
+		    a->s6_addr[12] == 127);
+	return (ntohl(pi->ipi_addr.s_addr) >> 24) == 127;
+}
 
 /*
  * Turn the destination of the received datagram into the source of the
- * reply.  Returns the control length to send, 0 if there is none.
+ * reply, and say whether it came in on the loopback interface lo_index.
+ * Returns the control length to send, 0 if there is none.
  */
 static size_t
-reply_pktinfo(struct msghdr *in, union udp_cmsg *out, int *ifindex)
+reply_pktinfo(struct msghdr *in, union udp_cmsg *out, int lo_index,
+    bool *on_loopback)
 {
+	int	 idx = 0;
 	struct cmsghdr *c, *o = &out->hdr;
+	struct in_pktinfo pi;
+	struct in6_pktinfo pi6;
+	bool	 v4 = false, v6 = false;
 
 	memset(out, 0, sizeof(*out));
-	*ifindex = 0;
 	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			*ifindex = pi.ipi_ifindex;
-			/* Source address only; let routing pick the link. */
-			pi.ipi_spec_dst = pi.ipi_addr;
-			pi.ipi_ifindex = 0;
-			o->cmsg_level = IPPROTO_IP;
-			o->cmsg_type = IP_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 &&
+			v4 = true;
+			if (idx == 0)
+				idx = pi.ipi_ifindex;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi6;
-
 			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
-			*ifindex = (int)pi6.ipi6_ifindex;
-			/* Keep the interface: link-local peers need it. */
-			o->cmsg_level = IPPROTO_IPV6;
-			o->cmsg_type = IPV6_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-			memcpy(CMSG_DATA(o), CMSG_DATA(c),
-			    sizeof(struct in6_pktinfo));
-			return CMSG_SPACE(sizeof(struct in6_pktinfo));
+			v6 = true;
+			if (idx == 0)
+				idx = (int)pi6.ipi6_ifindex;
 		}
+	}
+	/*
+	 * The interface is 0 for a datagram queued before the socket asked
+	 * for it (the one that started a socket-activated echod): then only
+	 * a loopback destination, which routing reaches through lo alone,
+	 * says where it came from.
+	 */
+	*on_loopback = (v4 || v6) && (idx != 0 ? idx == lo_index :
+	    to_loopback(v6, &pi6, &pi));
+	if (v6) {
+		/* Keep the interface: link-local peers need it. */
+		if (pi6.ipi6_ifindex == 0)
+			pi6.ipi6_ifindex = (unsigned)idx;
+		o->cmsg_level = IPPROTO_IPV6;
+		o->cmsg_type = IPV6_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(pi6));
+		memcpy(CMSG_DATA(o), &pi6, sizeof(pi6));
+		return CMSG_SPACE(sizeof(pi6));
+	}
+	if (v4) {
+		/* Source address only; let routing pick the link. */
+		pi.ipi_spec_dst = pi.ipi_addr;
+		pi.ipi_ifindex = 0;
+		o->cmsg_level = IPPROTO_IP;
+		o->cmsg_type = IP_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
 	}
 	return 0;
 }
@@ -143,7 +175,7 @@ udp_echo_one(struct udp_service *u, const struct listener *l, char *buf,
 	enum loopguard_verdict rule;
 	enum udp_verdict v;
 	ssize_t	 n;
-	int	 ifindex;
+	bool	 on_loopback;
 
 	do
 		n = recvmsg(l->fd, &msg, MSG_DONTWAIT);
@@ -154,10 +186,10 @@ udp_echo_one(struct udp_service *u, const struct listener *l, char *buf,
 	counter_add(&u->ctr, CTR_UDP_BYTES_IN, (uint64_t)n);
 	if (msg.msg_flags & MSG_TRUNC)
 		return 0;	/* cannot happen with a 64 KiB buffer */
-	msg.msg_controllen = reply_pktinfo(&msg, &cout, &ifindex);
+	msg.msg_controllen = reply_pktinfo(&msg, &cout, u->lo_index,
+	    &on_loopback);
 	v = udp_policy_check(&u->policy, (struct sockaddr *)&peer,
-	    msg.msg_namelen, l->addr.ss_family, ifindex != 0 &&
-	    ifindex == u->lo_index, now_ns, &rule);
+	    msg.msg_namelen, l->addr.ss_family, on_loopback, now_ns, &rule);
 	if (v != UDP_PASS) {
 		count_drop(u, v, rule, (struct sockaddr *)&peer);
 		return 0;
