@@ -31,8 +31,8 @@ sources_init(struct sources *t)
 		return -1;
 	}
 	source_hash_init(&t->hk, secret);
-	if ((t->buckets = calloc(SOURCES_BUCKETS, sizeof(*t->buckets))) ==
-	    NULL)
+	t->buckets = calloc(SOURCES_BUCKETS, sizeof(struct source_slot *));
+	if (t->buckets == NULL)
 		return -1;
 	t->nbuckets = SOURCES_BUCKETS;
 	return 0;
