@@ -3,8 +3,9 @@
  * The UDP service: one thread polls every UDP socket and sends each
  * datagram back to its sender, whole, from the address it arrived on
  * (IP_PKTINFO / IPV6_PKTINFO), so wildcard sockets answer correctly on
- * multi-homed hosts.  Replies never block: a full send buffer drops the
- * reply, as UDP may.
+ * multi-homed hosts.  Datagrams come and go in batches (recvmmsg(2),
+ * sendmmsg(2)), each with its own source address and pktinfo.  Replies
+ * never block: a full send buffer drops the reply, as UDP may.
  */
 
 #include <sys/eventfd.h>
@@ -26,51 +27,103 @@
 
 /* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
 #define UDP_BUFSIZE		((size_t)64 * 1024)
-#define UDP_BATCH		64	/* datagrams per socket per wake-up */
+/*
+ * Datagrams per recvmmsg(2)/sendmmsg(2): one wake-up costs poll, one
+ * receive and one send for up to this many.  Each slot has its own
+ * maximal buffer (4 MiB of address space; only pages a datagram touched
+ * become resident).
+ */
+#define UDP_BATCH		64
 #define UDP_GUARD_PORT		1024	/* inetd's dg_badinput(): echo loops */
 #define RATELIMIT_SECONDS	5
 
+/* Aligned as a struct cmsghdr (size_t), which cannot sit in an array. */
 union udp_cmsg {
-	struct cmsghdr	hdr;
+	size_t		align;
 	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
+
+/* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
+struct udp_arrival {
+	int			 family;	/* AF_UNSPEC: no pktinfo */
+	unsigned		 ifindex;
+	struct in_pktinfo	 pi4;
+	struct in6_pktinfo	 pi6;
+};
+
+/* The receive and reply vectors of one batch; owned by the UDP thread. */
+struct udp_batch {
+	struct mmsghdr		 in[UDP_BATCH];
+	struct iovec		 iov[UDP_BATCH];
+	struct sockaddr_storage	 peer[UDP_BATCH];
+	union udp_cmsg		 cin[UDP_BATCH];
+	struct mmsghdr		 out[UDP_BATCH];
+	struct iovec		 oiov[UDP_BATCH];
+	union udp_cmsg		 cout[UDP_BATCH];
+	char			*buf;		/* UDP_BATCH x UDP_BUFSIZE */
+};
+
+/* Read the destination of a received datagram out of its control data. */
+static void
+udp_arrival(const struct msghdr *in, struct udp_arrival *a)
+{
+	struct cmsghdr *c;
+
+	a->family = AF_UNSPEC;
+	a->ifindex = 0;
+	for (c = CMSG_FIRSTHDR(in); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi4))) {
+			memcpy(&a->pi4, CMSG_DATA(c), sizeof(a->pi4));
+			a->family = AF_INET;
+			a->ifindex = (unsigned)a->pi4.ipi_ifindex;
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi6))) {
+			memcpy(&a->pi6, CMSG_DATA(c), sizeof(a->pi6));
+			a->family = AF_INET6;
+			a->ifindex = a->pi6.ipi6_ifindex;
+			return;
+		}
+	}
+}
 
 /*
  * Turn the destination of the received datagram into the source of the
  * reply.  Returns the control length to send, 0 if there is none.
  */
 static size_t
-reply_pktinfo(struct msghdr *in, union udp_cmsg *out)
+reply_pktinfo(const struct udp_arrival *a, union udp_cmsg *out)
 {
-	struct cmsghdr *c, *o = &out->hdr;
+	struct cmsghdr *o;
+	struct in_pktinfo pi;
 
 	memset(out, 0, sizeof(*out));
-	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			/* Source address only; let routing pick the link. */
-			pi.ipi_spec_dst = pi.ipi_addr;
-			pi.ipi_ifindex = 0;
-			o->cmsg_level = IPPROTO_IP;
-			o->cmsg_type = IP_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 &&
-		    c->cmsg_type == IPV6_PKTINFO) {
-			/* Keep the interface: link-local peers need it. */
-			o->cmsg_level = IPPROTO_IPV6;
-			o->cmsg_type = IPV6_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-			memcpy(CMSG_DATA(o), CMSG_DATA(c),
-			    sizeof(struct in6_pktinfo));
-			return CMSG_SPACE(sizeof(struct in6_pktinfo));
-		}
+	o = (struct cmsghdr *)(void *)out->buf;
+	switch (a->family) {
+	case AF_INET:
+		/* Source address only; let routing pick the link. */
+		pi = a->pi4;
+		pi.ipi_spec_dst = pi.ipi_addr;
+		pi.ipi_ifindex = 0;
+		o->cmsg_level = IPPROTO_IP;
+		o->cmsg_type = IP_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	case AF_INET6:
+		/* Keep the interface: link-local peers need it. */
+		o->cmsg_level = IPPROTO_IPV6;
+		o->cmsg_type = IPV6_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(a->pi6));
+		memcpy(CMSG_DATA(o), &a->pi6, sizeof(a->pi6));
+		return CMSG_SPACE(sizeof(a->pi6));
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* Drops are a hostile peer's to repeat: rate-limited, never per packet. */
@@ -86,57 +139,130 @@ udp_drop(struct log_ratelimit *rl,
 		    net_format_addr(peer, addr, sizeof(addr)), why, suppressed);
 }
 
-/* Echo one datagram from fd.  Returns 0, or -1 once fd is drained. */
-static int
-udp_echo_one(struct udp_service *u, int fd, char *buf,
-    struct log_ratelimit *rl)
+/*
+ * The per-datagram decision, O(1): may this datagram from peer, which
+ * arrived as a says, be answered?
+ */
+static bool
+udp_admit(struct udp_service *u, const struct sockaddr *peer,
+    const struct udp_arrival *a, struct log_ratelimit *rl)
 {
-	struct sockaddr_storage peer;
-	union udp_cmsg cin, cout;
-	struct iovec iov = { .iov_base = buf, .iov_len = UDP_BUFSIZE };
-	struct msghdr msg = {
-		.msg_name = &peer, .msg_namelen = sizeof(peer),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cin.buf, .msg_controllen = sizeof(cin.buf),
-	};
-	ssize_t	 n;
-	int	 port;
+	int	 port = net_addr_port(peer);
 
-	do
-		n = recvmsg(fd, &msg, MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
-	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, 1);
-	counter_add(&u->ctr, CTR_UDP_BYTES_IN, (uint64_t)n);
-
-	port = net_addr_port((struct sockaddr *)&peer);
+	(void)a;	/* the ACL and rate limit will read the ifindex */
 	if (port == 0 || (atomic_load_explicit(&u->loop_guard,
 	    memory_order_relaxed) && port < UDP_GUARD_PORT)) {
 		/* Another service's reply would come back here: a loop. */
 		counter_add(&u->ctr, CTR_UDP_DROPPED_LOOP_GUARD, 1);
-		udp_drop(&rl[0], (struct sockaddr *)&peer,
+		udp_drop(&rl[0], peer,
 		    "source port below 1024 dropped (udp_loop_guard)");
-		return 0;
+		return false;
 	}
-	if (msg.msg_flags & MSG_TRUNC)
-		return 0;	/* cannot happen with a 64 KiB buffer */
+	return true;
+}
 
-	msg.msg_controllen = reply_pktinfo(&msg, &cout);
-	msg.msg_control = msg.msg_controllen > 0 ? cout.buf : NULL;
-	msg.msg_flags = 0;
-	iov.iov_len = (size_t)n;
-	do
-		n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&rl[1], (struct sockaddr *)&peer, log_errstr(errno));
-		return 0;
+/* Point every receive slot at its buffer, address and control space. */
+static void
+batch_reset(struct udp_batch *b, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		b->iov[i] = (struct iovec){
+			.iov_base = b->buf + i * UDP_BUFSIZE,
+			.iov_len = UDP_BUFSIZE,
+		};
+		b->in[i].msg_hdr = (struct msghdr){
+			.msg_name = &b->peer[i],
+			.msg_namelen = sizeof(b->peer[i]),
+			.msg_iov = &b->iov[i], .msg_iovlen = 1,
+			.msg_control = b->cin[i].buf,
+			.msg_controllen = sizeof(b->cin[i].buf),
+		};
+		b->in[i].msg_len = 0;
 	}
-	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, 1);
-	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, (uint64_t)n);
-	return 0;
+}
+
+/*
+ * Send the n replies queued in b->out.  sendmmsg(2) stops at the first
+ * failure and reports only how many went, so the failed one is retried
+ * alone to learn its errno, counted and skipped.
+ */
+static void
+udp_send_batch(struct udp_service *u, int fd, struct udp_batch *b, int n,
+    struct log_ratelimit *rl)
+{
+	uint64_t bytes = 0;
+	int	 i, off = 0, sent;
+
+	while (off < n) {
+		sent = sendmmsg(fd, b->out + off, (unsigned)(n - off),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent == -1) {
+			if (errno == EINTR)
+				continue;
+			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
+			udp_drop(&rl[1], b->out[off].msg_hdr.msg_name,
+			    log_errstr(errno));
+			off++;
+			continue;
+		}
+		for (i = off; i < off + sent; i++)
+			bytes += b->out[i].msg_len;
+		counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, (uint64_t)sent);
+		off += sent;
+	}
+	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, bytes);
+}
+
+/*
+ * Echo one batch from fd: one recvmmsg(2), the per-datagram decision,
+ * one sendmmsg(2).  Returns how many datagrams were received (0 when fd
+ * was empty or failed).
+ */
+static int
+udp_echo_batch(struct udp_service *u, int fd, struct udp_batch *b,
+    struct log_ratelimit *rl)
+{
+	struct udp_arrival a;
+	struct msghdr *m, *o;
+	uint64_t bytes = 0;
+	int	 i, n, k = 0;
+
+	batch_reset(b, UDP_BATCH);
+	do
+		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+	while (n == -1 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		m = &b->in[i].msg_hdr;
+		bytes += b->in[i].msg_len;
+		if (m->msg_flags & MSG_TRUNC)
+			continue;	/* cannot happen with 64 KiB slots */
+		udp_arrival(m, &a);
+		if (!udp_admit(u, m->msg_name, &a, rl))
+			continue;
+		b->oiov[k] = (struct iovec){
+			.iov_base = b->iov[i].iov_base,
+			.iov_len = b->in[i].msg_len,
+		};
+		o = &b->out[k].msg_hdr;
+		*o = (struct msghdr){
+			.msg_name = m->msg_name,
+			.msg_namelen = m->msg_namelen,
+			.msg_iov = &b->oiov[k], .msg_iovlen = 1,
+		};
+		o->msg_controllen = reply_pktinfo(&a, &b->cout[k]);
+		o->msg_control = o->msg_controllen > 0 ? b->cout[k].buf : NULL;
+		b->out[k].msg_len = 0;
+		k++;
+	}
+	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, (uint64_t)n);
+	counter_add(&u->ctr, CTR_UDP_BYTES_IN, bytes);
+	if (k > 0)
+		udp_send_batch(u, fd, b, k, rl);
+	return n;
 }
 
 /* Poll these sockets and the wake-up eventfd (last); the count. */
@@ -185,7 +311,6 @@ udp_thread(void *arg)
 	struct pollfd pfd[ECHOD_UDP_MAX_SOCKS + 1];
 	struct log_ratelimit rl[2] = { { 0, 0 }, { 0, 0 } };
 	size_t	 i, n;
-	int	 k;
 
 	pthread_mutex_lock(&u->lock);
 	n = poll_set(pfd, u);
@@ -202,10 +327,12 @@ udp_thread(void *arg)
 		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			/* A bounded batch each, so one busy socket can't starve the others. */
-			for (k = 0; k < UDP_BATCH; k++)
-				if (udp_echo_one(u, pfd[i].fd, u->buf, rl) == -1)
-					break;
+			/*
+			 * One batch each, so a busy socket cannot starve the
+			 * others; a short batch means the socket is drained,
+			 * so no receive is spent just to hear EAGAIN.
+			 */
+			(void)udp_echo_batch(u, pfd[i].fd, u->batch, rl);
 		}
 	}
 	return NULL;
@@ -249,8 +376,9 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 		pthread_mutex_destroy(&u->lock);
 		return -1;
 	}
-	if ((u->buf = malloc(UDP_BUFSIZE)) == NULL) {
-		log_err("udp: cannot allocate the datagram buffer");
+	if ((u->batch = calloc(1, sizeof(*u->batch))) == NULL ||
+	    (u->batch->buf = malloc(UDP_BATCH * UDP_BUFSIZE)) == NULL) {
+		log_err("udp: cannot allocate the datagram buffers");
 		goto fail;
 	}
 	if ((u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
@@ -270,8 +398,10 @@ fail:
 	if (u->wake_fd != -1)
 		close(u->wake_fd);
 	u->wake_fd = -1;
-	free(u->buf);
-	u->buf = NULL;
+	if (u->batch != NULL)
+		free(u->batch->buf);
+	free(u->batch);
+	u->batch = NULL;
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	return -1;
@@ -332,8 +462,10 @@ udp_service_stop(struct udp_service *u)
 	counters_detach(u->counters, &u->ctr);
 	close(u->wake_fd);
 	u->wake_fd = -1;
-	free(u->buf);
-	u->buf = NULL;
+	if (u->batch != NULL)
+		free(u->batch->buf);
+	free(u->batch);
+	u->batch = NULL;
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	u->running = false;

@@ -12,6 +12,7 @@
 #define ECHOD_UDP_MAX_SOCKS	ECHOD_MAX_LISTEN
 
 struct listener;
+struct udp_batch;
 
 /*
  * The UDP thread: echoes every datagram on every UDP socket to its sender.
@@ -31,7 +32,7 @@ struct udp_service {
 	struct counters		*counters;
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */
-	char			*buf;		/* one datagram */
+	struct udp_batch	*batch;		/* recvmmsg/sendmmsg vectors */
 	pthread_t		 thread;
 	bool			 running;
 };
