@@ -172,22 +172,28 @@ session_thread(void *arg)
 	struct sessions *s = ss->owner;
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
-	int	 timeout;
+	int	 timeout, keepalive, now;
 	ssize_t	 n;
 
-	/* Failures here only cost latency or a timeout; keep echoing. */
-	(void)net_set_nodelay(ss->fd);
-	/* Locked, so a concurrent setter's walk cannot miss this client. */
+	/* Locked, so the idle_timeout setter can signal this thread. */
 	pthread_mutex_lock(&s->lock);
 	ss->thread = pthread_self();
 	ss->started = true;
-	timeout = atomic_load(&s->idle_timeout);
-	if (timeout > 0)
-		(void)net_set_timeouts(ss->fd, timeout);
-	timeout = atomic_load(&s->keepalive);
-	if (timeout > 0)
-		(void)net_set_keepalive(ss->fd, timeout);
 	pthread_mutex_unlock(&s->lock);
+	/*
+	 * TCP_NODELAY comes from the listener.  The rest is set here, not
+	 * under the lock: a setter stores the value before it walks the
+	 * registry, so re-reading it after applying catches any change that
+	 * walk applied first.  Failures only cost a timeout; keep echoing.
+	 */
+	if ((timeout = atomic_load(&s->idle_timeout)) > 0)
+		(void)net_set_timeouts(ss->fd, timeout);
+	while ((now = atomic_load(&s->idle_timeout)) != timeout)
+		(void)net_set_timeouts(ss->fd, timeout = now);
+	if ((keepalive = atomic_load(&s->keepalive)) > 0)
+		(void)net_set_keepalive(ss->fd, keepalive);
+	while ((now = atomic_load(&s->keepalive)) != keepalive)
+		(void)net_set_keepalive(ss->fd, keepalive = now);
 	for (;;) {
 		n = recv(ss->fd, ss->buf, sizeof(ss->buf), 0);
 		if (n == 0)
