@@ -78,6 +78,7 @@ sessions_init(struct sessions *s, struct counters *counters)
 	s->counters = counters;
 	atomic_init(&s->idle_timeout, 0);
 	atomic_init(&s->keepalive, 0);
+	atomic_init(&s->allocated, 0);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_wake;	/* no SA_RESTART: recv() returns EINTR */
@@ -132,10 +133,22 @@ unlink_locked(struct sessions *s, struct session *ss)
 	if (ss->next != NULL)
 		ss->next->prev = ss->prev;
 	counters_set_gauge(s->counters, CTR_TCP_CLIENTS, --s->count);
-	if (s->count == 0) {
+	if (s->count == 0)
 		pthread_cond_broadcast(&s->drained);
-		s->trim = true;
-	}
+}
+
+/*
+ * Sessions freed in any order leave their touched pages in the middle of
+ * the heap, which free() never returns (63 MB after 10,000 clients had
+ * left): the last one freed gives them back.  Counted apart from the
+ * registry, because a session is freed after it unregisters.
+ */
+static void
+session_free(struct sessions *s, struct session *ss)
+{
+	free(ss);
+	if (atomic_fetch_sub(&s->allocated, 1) == 1)
+		(void)malloc_trim(0);
 }
 
 /* Unregister first, then close: see the comment at the top. */
@@ -145,22 +158,11 @@ session_end(struct session *ss)
 	struct sessions *s = ss->owner;
 
 	counters_detach(s->counters, &ss->ctr);
-	bool	 trim;
-
 	pthread_mutex_lock(&s->lock);
 	unlink_locked(s, ss);
-	trim = s->trim && s->count == 0;
-	s->trim = false;
 	pthread_mutex_unlock(&s->lock);
 	close(ss->fd);
-	free(ss);
-	/*
-	 * Sessions freed in any order leave their touched pages in the
-	 * middle of the heap, which free() never returns (63 MB after
-	 * 10,000 clients had left): give them back once the last one goes.
-	 */
-	if (trim)
-		(void)malloc_trim(0);
+	session_free(s, ss);
 }
 
 /*
@@ -247,6 +249,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 
 	if ((ss = malloc(sizeof(*ss))) == NULL)
 		return -1;
+	atomic_fetch_add(&s->allocated, 1);
 	ss->owner = s;
 	ss->started = false;
 	ss->fd = fd;
@@ -260,7 +263,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	if (s->stopping || s->count >= max_clients) {
 		rc = s->stopping ? ESHUTDOWN : EBUSY;
 		pthread_mutex_unlock(&s->lock);
-		free(ss);
+		session_free(s, ss);
 		errno = rc;
 		return -1;
 	}
@@ -278,7 +281,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		pthread_mutex_lock(&s->lock);
 		unlink_locked(s, ss);
 		pthread_mutex_unlock(&s->lock);
-		free(ss);
+		session_free(s, ss);
 		errno = rc;
 		return -1;
 	}

@@ -23,7 +23,7 @@ struct sessions {
 	unsigned		 count;
 	unsigned		 peak;
 	bool			 stopping;
-	bool			 trim;		/* drained: return free pages */
+	atomic_uint		 allocated;	/* sessions not yet freed */
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
 	atomic_int		 keepalive;	/* seconds, 0 = off */
 	struct counters		*counters;
