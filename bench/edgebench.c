@@ -130,6 +130,8 @@ flood(void)
 	if (sent == NULL || lat == NULL || fd == -1 ||
 	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		perror("edgebench: flood");
+		free(sent);
+		free(lat);
 		return 2;
 	}
 	{
@@ -157,7 +159,7 @@ flood(void)
 			memcpy(&s, in[i], 8);
 			fill(want, (size_t)size, s);
 			if (mm[i].msg_len != (unsigned)size || s >= seq ||
-			    memcmp(in[i], want, (size_t)size)) {
+			    memcmp(in[i], want, (size_t)size) != 0) {
 				bad++;
 				continue;
 			}
@@ -173,6 +175,8 @@ flood(void)
 	    (double)ok / secs, nlat ? lat[nlat / 2] * 1e6 : 0,
 	    nlat ? lat[nlat * 99 / 100] * 1e6 : 0, (unsigned long long)lost,
 	    (unsigned long long)bad, bad == 0 && ok > 0 ? "ok" : "FAIL");
+	free(sent);
+	free(lat);
 	return bad == 0 && ok > 0 ? 0 : 1;
 }
 
@@ -196,7 +200,8 @@ connect_all(int ep, double *total, int *slow, double *p99)
 	int	 started = 0, done = 0, inflight = 0, i, m, one = 1, err;
 	socklen_t len;
 
-	ct = calloc((size_t)n, sizeof(*ct));
+	if ((ct = calloc((size_t)n, sizeof(*ct))) == NULL)
+		return -1;
 	*slow = 0;
 	while (done < n) {
 		while (inflight < k && started < n) {
@@ -205,6 +210,7 @@ connect_all(int ep, double *total, int *slow, double *p99)
 			c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 			if (c->fd == -1) {
 				perror("edgebench: socket");
+				free(ct);
 				return -1;
 			}
 			setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
@@ -213,12 +219,14 @@ connect_all(int ep, double *total, int *slow, double *p99)
 			if (bind(c->fd, (struct sockaddr *)&src,
 			    sizeof(src)) == -1) {
 				perror("edgebench: bind");
+				free(ct);
 				return -1;
 			}
 			c->t0 = now();
 			if (connect(c->fd, (struct sockaddr *)&sin,
 			    sizeof(sin)) == -1 && errno != EINPROGRESS) {
 				perror("edgebench: connect");
+				free(ct);
 				return -1;
 			}
 			ev.events = EPOLLOUT;
@@ -230,6 +238,7 @@ connect_all(int ep, double *total, int *slow, double *p99)
 		m = epoll_wait(ep, evs, MAXEV, 5000);
 		if (m <= 0) {
 			fprintf(stderr, "edgebench: connects stalled\n");
+			free(ct);
 			return -1;
 		}
 		for (i = 0; i < m; i++) {
@@ -240,6 +249,7 @@ connect_all(int ep, double *total, int *slow, double *p99)
 			if (err != 0) {
 				fprintf(stderr, "edgebench: connect: %s\n",
 				    strerror(err));
+				free(ct);
 				return -1;
 			}
 			ct[done] = now() - c->t0;
@@ -338,6 +348,16 @@ tcp_mode(const char *mode)
 	return bad == 0 ? 0 : 1;
 }
 
+/* A decimal option, or -1 (refused below) when it is not one. */
+static int
+num(const char *s)
+{
+	char	*end;
+	long	 v = strtol(s, &end, 10);
+
+	return *s == '\0' || *end != '\0' || v < 0 || v > 1000000 ? -1 : (int)v;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -347,11 +367,11 @@ main(int argc, char *argv[])
 	optind = 2;
 	while ((c = getopt(argc, argv, "p:n:k:s:d:")) != -1)
 		switch (c) {
-		case 'p': port = atoi(optarg); break;
-		case 'n': n = atoi(optarg); break;
-		case 'k': k = atoi(optarg); break;
-		case 's': size = atoi(optarg); break;
-		case 'd': secs = atof(optarg); break;
+		case 'p': port = num(optarg); break;
+		case 'n': n = num(optarg); break;
+		case 'k': k = num(optarg); break;
+		case 's': size = num(optarg); break;
+		case 'd': secs = strtod(optarg, NULL); break;
 		default: return 64;
 		}
 	if (port <= 0 || port > 65535 || n <= 0 || k <= 0 || size < 8 ||

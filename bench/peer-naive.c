@@ -21,7 +21,7 @@ static void *
 client(void *arg)
 {
 	char	 buf[16384];
-	int	 fd = (int)(long)arg;
+	int	 fd = *(int *)arg;
 	ssize_t	 n, off, w;
 
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
@@ -31,6 +31,7 @@ client(void *arg)
 				goto out;
 out:
 	close(fd);
+	free(arg);
 	return NULL;
 }
 
@@ -40,7 +41,7 @@ udp(void *arg)
 	static char buf[65536];
 	struct sockaddr_storage peer;
 	socklen_t len;
-	int	 fd = (int)(long)arg;
+	int	 fd = *(int *)arg;
 	ssize_t	 n;
 
 	for (;;) {
@@ -61,9 +62,13 @@ main(int argc, char *argv[])
 	struct rlimit rl;
 	pthread_attr_t attr;
 	pthread_t t;
-	int	 lfd, ufd, cfd, one = 1;
+	static int ufd;
+	int	 lfd, cfd, *p, one = 1;
+	char	*end;
+	long	 port;
 
-	if (argc != 2)
+	if (argc != 2 || (port = strtol(argv[1], &end, 10)) <= 0 ||
+	    port > 65535 || *end != '\0')
 		return 64;
 	signal(SIGPIPE, SIG_IGN);
 	/* As many descriptors as allowed, so the 30k hold can run. */
@@ -75,7 +80,7 @@ main(int argc, char *argv[])
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	sin.sin_port = htons((uint16_t)atoi(argv[1]));
+	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	ufd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -88,8 +93,8 @@ main(int argc, char *argv[])
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (pthread_create(&t, &attr, udp, (void *)(long)ufd) != 0)
+	pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
+	if (pthread_create(&t, &attr, udp, &ufd) != 0)
 		return 71;
 	for (;;) {
 		if ((cfd = accept(lfd, NULL, NULL)) == -1) {
@@ -101,7 +106,14 @@ main(int argc, char *argv[])
 		}
 		setsockopt(cfd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one,
 		    sizeof(one));
-		if (pthread_create(&t, &attr, client, (void *)(long)cfd) != 0)
+		if ((p = malloc(sizeof(*p))) == NULL) {
 			close(cfd);
+			continue;
+		}
+		*p = cfd;
+		if (pthread_create(&t, &attr, client, p) != 0) {
+			close(cfd);
+			free(p);
+		}
 	}
 }
