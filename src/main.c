@@ -51,10 +51,8 @@ config_failed(const char *path, int errnum)
 
 /* An option getopt refused: say which, as "echod: ...", then usage. */
 static void __attribute__((noreturn))
-bad_option(int ch, char *const argv[])
+bad_option(int ch, const char *arg)
 {
-	const char *arg = argv[optind - 1];
-
 	if (ch == ':')
 		log_errx("option '%s' needs an argument", arg);
 	else if (optopt != 0)
@@ -149,7 +147,7 @@ main(int argc, char *argv[])
 			printf("echod %s\n", ECHOD_VERSION);
 			exit(0);
 		default:
-			bad_option(ch, argv);
+			bad_option(ch, argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {

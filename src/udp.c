@@ -37,10 +37,9 @@
 #define UDP_GUARD_PORT		1024	/* inetd's dg_badinput(): echo loops */
 #define RATELIMIT_SECONDS	5
 
-/* Aligned as a struct cmsghdr (size_t), which cannot sit in an array. */
-union udp_cmsg {
-	size_t		align;
-	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+/* Control space for one pktinfo, aligned as the struct cmsghdr it holds. */
+struct udp_cmsg {
+	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
 
 /* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
@@ -56,10 +55,10 @@ struct udp_batch {
 	struct mmsghdr		 in[UDP_BATCH];
 	struct iovec		 iov[UDP_BATCH];
 	struct sockaddr_storage	 peer[UDP_BATCH];
-	union udp_cmsg		 cin[UDP_BATCH];
+	struct udp_cmsg		 cin[UDP_BATCH];
 	struct mmsghdr		 out[UDP_BATCH];
 	struct iovec		 oiov[UDP_BATCH];
-	union udp_cmsg		 cout[UDP_BATCH];
+	struct udp_cmsg		 cout[UDP_BATCH];
 	char			*buf;		/* UDP_BATCH x UDP_BUFSIZE */
 };
 
@@ -96,7 +95,7 @@ udp_arrival(const struct msghdr *in, struct udp_arrival *a)
  * reply.  Returns the control length to send, 0 if there is none.
  */
 static size_t
-reply_pktinfo(const struct udp_arrival *a, union udp_cmsg *out)
+reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
 {
 	struct cmsghdr *o;
 	struct in_pktinfo pi;
