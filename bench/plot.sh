@@ -99,6 +99,6 @@ set xlabel "clients held"
 set ylabel "KiB per client"
 set yrange [0:*]
 set xtics norotate
-plot $(for p in $peers; do [ -s "$tmp/pss.$p" ] && printf "'%s' using 1:2 title '%s', " "$tmp/pss.$p" "$p"; done | sed 's/, $//')
+plot $(for p in $peers; do [ -s "$tmp/pss.$p" ] && printf "'%s' using 1:2 title '%s', " "$tmp/pss.$p" "$p"; done) 8 with lines dt 2 title 'goal: 8 KiB'
 GP
 echo "plots in $dir" >&2
