@@ -32,6 +32,7 @@
  * frames.  Sanitizers inflate frames several times over.
  */
 #define SESSION_BUFSIZE		((size_t)16 * 1024)
+#define SESSION_TRIM_AFTER	256	/* sessions at once, then trim at 0 */
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SESSION_STACKSIZE	((size_t)1024 * 1024)
@@ -79,6 +80,7 @@ sessions_init(struct sessions *s, struct counters *counters)
 	atomic_init(&s->idle_timeout, 0);
 	atomic_init(&s->keepalive, 0);
 	atomic_init(&s->allocated, 0);
+	atomic_init(&s->trim_due, false);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_wake;	/* no SA_RESTART: recv() returns EINTR */
@@ -147,7 +149,9 @@ static void
 session_free(struct sessions *s, struct session *ss)
 {
 	free(ss);
-	if (atomic_fetch_sub(&s->allocated, 1) == 1)
+	/* Only after a crowd: a trim per short connection would cost. */
+	if (atomic_fetch_sub(&s->allocated, 1) == 1 &&
+	    atomic_exchange(&s->trim_due, false))
 		(void)malloc_trim(0);
 }
 
@@ -249,7 +253,8 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 
 	if ((ss = malloc(sizeof(*ss))) == NULL)
 		return -1;
-	atomic_fetch_add(&s->allocated, 1);
+	if (atomic_fetch_add(&s->allocated, 1) + 1 >= SESSION_TRIM_AFTER)
+		atomic_store(&s->trim_due, true);
 	ss->owner = s;
 	ss->started = false;
 	ss->fd = fd;

@@ -24,6 +24,7 @@ struct sessions {
 	unsigned		 peak;
 	bool			 stopping;
 	atomic_uint		 allocated;	/* sessions not yet freed */
+	atomic_bool		 trim_due;	/* a crowd came: trim at 0 */
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
 	atomic_int		 keepalive;	/* seconds, 0 = off */
 	struct counters		*counters;
