@@ -10,7 +10,11 @@
 #   CONNECT_WORKERS=20  workers for the connect scenario
 #   BULK_CONNS=4      connections for the bulk scenario
 #   UDP_CONNS=4       sockets for the UDP scenario
-#   PEERS="echod xinetd socat node"   which servers to run, in this order
+#   PEERS="echod naive xinetd socat node"   which servers to run, in this order
+#
+# The edge scenarios (UDP flood, 10k connect burst, held clients and their
+# PSS, 30k hold) are in bench/edge.sh, which runs echod against the naive
+# thread-per-client peer with interleaved, repeated runs.
 #   KEEP=1            keep the temp dir (binary, configs, peer logs, raw results)
 #
 # Exit status: 0 if every scenario that ran passed verification, 1 otherwise
@@ -27,7 +31,7 @@ CONNS=${CONNS:-50}
 CONNECT_WORKERS=${CONNECT_WORKERS:-20}
 BULK_CONNS=${BULK_CONNS:-4}
 UDP_CONNS=${UDP_CONNS:-4}
-PEERS=${PEERS:-echod xinetd socat node}
+PEERS=${PEERS:-echod naive xinetd socat node}
 KEEP=${KEEP:-0}
 
 # name mode conns size
@@ -98,6 +102,8 @@ command -v "$cc" >/dev/null || die "no C compiler ($cc)"
 "$cc" -std=c17 -O2 -Wall -Wextra -Wpedantic -Werror -pthread \
     -o "$work/echobench" "$here/echobench.c" || die "echobench failed to build"
 bench=$work/echobench
+"$cc" -std=c17 -O2 -Wall -Wextra -Wpedantic -Werror -pthread \
+    -o "$work/peer-naive" "$here/peer-naive.c" || die "peer-naive failed to build"
 log "built $bench"
 
 # ---------- peers: install what is missing ----------
@@ -107,8 +113,8 @@ for p in $PEERS; do
     xinetd) command -v xinetd >/dev/null || want_pkgs+=(xinetd) ;;
     socat) command -v socat >/dev/null || want_pkgs+=(socat) ;;
     node) command -v node >/dev/null || want_pkgs+=(nodejs) ;;
-    echod) ;;
-    *) die "unknown peer '$p' (known: echod xinetd socat node)" ;;
+    echod | naive) ;;
+    *) die "unknown peer '$p' (known: echod naive xinetd socat node)" ;;
     esac
 done
 command -v ss >/dev/null || want_pkgs+=(iproute2)
@@ -243,6 +249,10 @@ EOF
         socat_udp_pid=$!
         peer_pid=$tcp_pid
         return 0
+        ;;
+    naive)
+        # The thread-per-client C server of bench/peer-naive.c.
+        "$work/peer-naive" "$port" >"$plog" 2>&1 &
         ;;
     node)
         command -v node >/dev/null || { log "node: not installed; skipped"; return 1; }

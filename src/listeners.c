@@ -220,9 +220,13 @@ adopt(struct listeners *ls, int fd)
 		    ECHOD_MAX_LISTEN, proto_name(type));
 		return -1;
 	}
-	/* systemd passes blocking sockets; the loops expect non-blocking. */
+	/*
+	 * systemd passes blocking sockets; the loops expect non-blocking.
+	 * Accepted sockets inherit TCP_NODELAY from their listener.
+	 */
 	if (net_set_nonblock(fd) == -1 ||
-	    (type == SOCK_DGRAM && net_udp_pktinfo(fd, ss.ss_family) == -1)) {
+	    (type == SOCK_DGRAM && net_udp_pktinfo(fd, ss.ss_family) == -1) ||
+	    (type == SOCK_STREAM && net_set_nodelay(fd) == -1)) {
 		log_err("socket activation: fd %d", fd);
 		return -1;
 	}

@@ -127,7 +127,12 @@ net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
 	/* Linux honours IP_FREEBIND on IPv6 sockets as well. */
 	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
 		return close_fail(fd);
-	if (bind(fd, sa, len) == -1 || listen(fd, backlog) == -1)
+	/*
+	 * Linux copies TCP_NODELAY to every accepted socket, so clients
+	 * need no setsockopt of their own.
+	 */
+	if (set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1 ||
+	    bind(fd, sa, len) == -1 || listen(fd, backlog) == -1)
 		return close_fail(fd);
 	return fd;
 }

@@ -26,17 +26,45 @@
 #define STATUS_INTERVAL_MS	1000	/* STATUS= refresh under systemd */
 #define FD_RESERVE		32	/* stdio, log, eventfd, slack */
 
-/* Each client costs a descriptor: raise the soft limit as far as allowed. */
+/* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), or 0. */
+static rlim_t
+nr_open(void)
+{
+	unsigned long long v = 0;
+	FILE	*fp;
+
+	if ((fp = fopen("/proc/sys/fs/nr_open", "re")) == NULL)
+		return 0;
+	if (fscanf(fp, "%llu", &v) != 1)
+		v = 0;
+	fclose(fp);
+	return (rlim_t)v;
+}
+
+/*
+ * Each client costs a descriptor: raise the soft limit to the hard one,
+ * and with CAP_SYS_RESOURCE (root) the hard one too, up to fs.nr_open,
+ * when max_clients needs more than it allows.
+ */
 static void
 raise_fd_limit(const struct echod_config *cfg)
 {
-	struct rlimit rl;
+	struct rlimit rl, want;
 	rlim_t	 need = (rlim_t)cfg->max_clients + 2 * cfg->nlisten +
-	    FD_RESERVE;
+	    FD_RESERVE, ceiling;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		log_warn("getrlimit RLIMIT_NOFILE");
 		return;
+	}
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		ceiling = nr_open();
+		want.rlim_max = ceiling > 0 && ceiling < need ? ceiling : need;
+		want.rlim_cur = want.rlim_max;
+		/* EPERM without the capability: the old hard limit stays. */
+		if (want.rlim_max > rl.rlim_max &&
+		    setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
 	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -48,8 +76,8 @@ raise_fd_limit(const struct echod_config *cfg)
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warnx("max_clients %d needs about %llu open files but the "
-		    "limit is %llu: raise it (ulimit -n, LimitNOFILE=)",
-		    cfg->max_clients, (unsigned long long)need,
+		    "limit is %llu: raise it (ulimit -Hn, LimitNOFILE=, "
+		    "fs.nr_open)", cfg->max_clients, (unsigned long long)need,
 		    (unsigned long long)rl.rlim_cur);
 }
 

@@ -3,8 +3,9 @@
  * The UDP service: one thread polls every UDP socket and sends each
  * datagram back to its sender, whole, from the address it arrived on
  * (IP_PKTINFO / IPV6_PKTINFO), so wildcard sockets answer correctly on
- * multi-homed hosts.  Replies never block: a full send buffer drops the
- * reply, as UDP may.
+ * multi-homed hosts.  Datagrams come and go in batches (recvmmsg(2),
+ * sendmmsg(2)), each with its own source address and pktinfo.  Replies
+ * never block: a full send buffer drops the reply, as UDP may.
  */
 
 #include <sys/eventfd.h>
@@ -22,22 +23,51 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echod/counters.h"
 #include "echod/log.h"
 #include "echod/net.h"
-#include "echod/counters.h"
 #include "echod/notify.h"
 #include "echod/udp.h"
 
 /* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
 #define UDP_BUFSIZE		((size_t)64 * 1024)
-#define UDP_BATCH		64	/* datagrams per socket per wake-up */
+/*
+ * Datagrams per recvmmsg(2)/sendmmsg(2): one wake-up costs poll, one
+ * receive and one send for up to this many.  Each slot has its own
+ * maximal buffer (4 MiB of address space; only pages a datagram touched
+ * become resident).
+ */
+#define UDP_BATCH		64
 #define RATELIMIT_SECONDS	5
 
-/* Room for both: a dual-stack socket gets IPv4 datagrams with both. */
-union udp_cmsg {
-	struct cmsghdr	hdr;
-	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			    CMSG_SPACE(sizeof(struct in_pktinfo))];
+/*
+ * Control space aligned as the struct cmsghdr it holds, for both pktinfos:
+ * a dual-stack socket gets an IPv4 datagram with both.
+ */
+struct udp_cmsg {
+	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+	    CMSG_SPACE(sizeof(struct in_pktinfo))];
+};
+
+/* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
+struct udp_arrival {
+	int			 family;	/* AF_UNSPEC: no pktinfo */
+	unsigned		 ifindex;	/* 0: not known */
+	bool			 on_loopback;	/* for the loop guard */
+	struct in_pktinfo	 pi4;
+	struct in6_pktinfo	 pi6;
+};
+
+/* The receive and reply vectors of one batch; owned by the UDP thread. */
+struct udp_batch {
+	struct mmsghdr		 in[UDP_BATCH];
+	struct iovec		 iov[UDP_BATCH];
+	struct sockaddr_storage	 peer[UDP_BATCH];
+	struct udp_cmsg		 cin[UDP_BATCH];
+	struct mmsghdr		 out[UDP_BATCH];
+	struct iovec		 oiov[UDP_BATCH];
+	struct udp_cmsg		 cout[UDP_BATCH];
+	char			*buf;		/* UDP_BATCH x UDP_BUFSIZE */
 };
 
 /* True if the datagram was sent to a loopback address (127/8, ::1). */
@@ -54,55 +84,65 @@ to_loopback(bool v6, const struct in6_pktinfo *pi6,
 }
 
 /*
- * Turn the destination of the received datagram into the source of the
- * reply, and say whether it came in on the loopback interface lo_index.
- * Returns the control length to send, 0 if there is none.
+ * Read the destination of a received datagram out of its control data,
+ * and whether it came in on the loopback interface lo_index.  The
+ * interface is 0 for a datagram queued before the socket asked for it
+ * (the one that started a socket-activated echod): then only a loopback
+ * destination, which routing reaches through lo alone, says where it came
+ * from.
  */
-static size_t
-reply_pktinfo(struct msghdr *in, union udp_cmsg *out, int lo_index,
-    bool *on_loopback)
+static void
+udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
 {
-	int	 idx = 0;
-	struct cmsghdr *c, *o = &out->hdr;
-	struct in_pktinfo pi;
-	struct in6_pktinfo pi6;
+	struct cmsghdr *c;
 	bool	 v4 = false, v6 = false;
 
-	memset(out, 0, sizeof(*out));
-	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+	a->family = AF_UNSPEC;
+	a->ifindex = 0;
+	for (c = CMSG_FIRSTHDR(in); c != NULL;
+	    c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi4))) {
+			memcpy(&a->pi4, CMSG_DATA(c), sizeof(a->pi4));
 			v4 = true;
-			if (idx == 0)
-				idx = pi.ipi_ifindex;
+			if (a->ifindex == 0)
+				a->ifindex = (unsigned)a->pi4.ipi_ifindex;
 		} else if (c->cmsg_level == IPPROTO_IPV6 &&
-		    c->cmsg_type == IPV6_PKTINFO) {
-			memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+		    c->cmsg_type == IPV6_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi6))) {
+			memcpy(&a->pi6, CMSG_DATA(c), sizeof(a->pi6));
 			v6 = true;
-			if (idx == 0)
-				idx = (int)pi6.ipi6_ifindex;
+			if (a->ifindex == 0)
+				a->ifindex = a->pi6.ipi6_ifindex;
 		}
 	}
-	/*
-	 * The interface is 0 for a datagram queued before the socket asked
-	 * for it (the one that started a socket-activated echod): then only
-	 * a loopback destination, which routing reaches through lo alone,
-	 * says where it came from.
-	 */
-	*on_loopback = (v4 || v6) && (idx != 0 ? idx == lo_index :
-	    to_loopback(v6, &pi6, &pi));
+	/* An IPv6 socket answers with IPV6_PKTINFO, mapped or not. */
 	if (v6) {
-		/* Keep the interface: link-local peers need it. */
-		if (pi6.ipi6_ifindex == 0)
-			pi6.ipi6_ifindex = (unsigned)idx;
-		o->cmsg_level = IPPROTO_IPV6;
-		o->cmsg_type = IPV6_PKTINFO;
-		o->cmsg_len = CMSG_LEN(sizeof(pi6));
-		memcpy(CMSG_DATA(o), &pi6, sizeof(pi6));
-		return CMSG_SPACE(sizeof(pi6));
-	}
-	if (v4) {
+		a->family = AF_INET6;
+		if (a->pi6.ipi6_ifindex == 0)
+			a->pi6.ipi6_ifindex = a->ifindex;
+	} else if (v4)
+		a->family = AF_INET;
+	a->on_loopback = (v4 || v6) && (a->ifindex != 0 ?
+	    a->ifindex == lo_index : to_loopback(v6, &a->pi6, &a->pi4));
+}
+
+/*
+ * Turn the destination of the received datagram into the source of the
+ * reply.  Returns the control length to send, 0 if there is none.
+ */
+static size_t
+reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
+{
+	struct cmsghdr *o;
+	struct in_pktinfo pi;
+
+	memset(out, 0, sizeof(*out));
+	o = (struct cmsghdr *)(void *)out->buf;
+	switch (a->family) {
+	case AF_INET:
 		/* Source address only; let routing pick the link. */
+		pi = a->pi4;
 		pi.ipi_spec_dst = pi.ipi_addr;
 		pi.ipi_ifindex = 0;
 		o->cmsg_level = IPPROTO_IP;
@@ -110,8 +150,16 @@ reply_pktinfo(struct msghdr *in, union udp_cmsg *out, int lo_index,
 		o->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(o), &pi, sizeof(pi));
 		return CMSG_SPACE(sizeof(pi));
+	case AF_INET6:
+		/* Keep the interface: link-local peers need it. */
+		o->cmsg_level = IPPROTO_IPV6;
+		o->cmsg_type = IPV6_PKTINFO;
+		o->cmsg_len = CMSG_LEN(sizeof(a->pi6));
+		memcpy(CMSG_DATA(o), &a->pi6, sizeof(a->pi6));
+		return CMSG_SPACE(sizeof(a->pi6));
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* Drops are a hostile peer's to repeat: rate-limited, never per packet. */
@@ -159,56 +207,114 @@ count_drop(struct udp_service *u, enum udp_verdict v,
 	udp_drop(&u->drop_rl[v], peer, why);
 }
 
-/* Echo one datagram from fd.  Returns 0, or -1 once fd is drained. */
-static int
-udp_echo_one(struct udp_service *u, const struct listener *l, char *buf,
-    uint64_t now_ns)
+/* Point every receive slot at its buffer, address and control space. */
+static void
+batch_reset(struct udp_batch *b, size_t n)
 {
-	struct sockaddr_storage peer;
-	union udp_cmsg cin, cout;
-	struct iovec iov = { .iov_base = buf, .iov_len = UDP_BUFSIZE };
-	struct msghdr msg = {
-		.msg_name = &peer, .msg_namelen = sizeof(peer),
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cin.buf, .msg_controllen = sizeof(cin.buf),
-	};
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		b->iov[i] = (struct iovec){
+			.iov_base = b->buf + i * UDP_BUFSIZE,
+			.iov_len = UDP_BUFSIZE,
+		};
+		b->in[i].msg_hdr = (struct msghdr){
+			.msg_name = &b->peer[i],
+			.msg_namelen = sizeof(b->peer[i]),
+			.msg_iov = &b->iov[i], .msg_iovlen = 1,
+			.msg_control = b->cin[i].buf,
+			.msg_controllen = sizeof(b->cin[i].buf),
+		};
+		b->in[i].msg_len = 0;
+	}
+}
+
+/*
+ * Send the n replies queued in b->out.  sendmmsg(2) stops at the first
+ * failure and reports only how many went, so the failed one is retried
+ * alone to learn its errno, counted and skipped.
+ */
+static void
+udp_send_batch(struct udp_service *u, int fd, struct udp_batch *b, int n)
+{
+	uint64_t bytes = 0;
+	int	 i, off = 0, sent;
+
+	while (off < n) {
+		sent = sendmmsg(fd, b->out + off, (unsigned)(n - off),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent == -1) {
+			if (errno == EINTR)
+				continue;
+			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
+			udp_drop(&u->drop_rl[0], b->out[off].msg_hdr.msg_name,
+			    log_errstr(errno));
+			off++;
+			continue;
+		}
+		for (i = off; i < off + sent; i++)
+			bytes += b->out[i].msg_len;
+		counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, (uint64_t)sent);
+		off += sent;
+	}
+	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, bytes);
+}
+
+/*
+ * Echo one batch from fd: one recvmmsg(2), the per-datagram decision,
+ * one sendmmsg(2).  Returns how many datagrams were received (0 when fd
+ * was empty or failed).
+ */
+static int
+udp_echo_batch(struct udp_service *u, const struct listener *l,
+    struct udp_batch *b, uint64_t now_ns)
+{
 	enum loopguard_verdict rule;
 	enum udp_verdict v;
-	ssize_t	 n;
-	bool	 on_loopback;
+	struct udp_arrival a;
+	struct msghdr *m, *o;
+	int	 fd = l->fd;
+	uint64_t bytes = 0;
+	int	 i, n, k = 0;
 
+	batch_reset(b, UDP_BATCH);
 	do
-		n = recvmsg(l->fd, &msg, MSG_DONTWAIT);
+		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
-	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, 1);
-	counter_add(&u->ctr, CTR_UDP_BYTES_IN, (uint64_t)n);
-	if (msg.msg_flags & MSG_TRUNC)
-		return 0;	/* cannot happen with a 64 KiB buffer */
-	msg.msg_controllen = reply_pktinfo(&msg, &cout, u->lo_index,
-	    &on_loopback);
-	v = udp_policy_check(&u->policy, (struct sockaddr *)&peer,
-	    msg.msg_namelen, l->addr.ss_family, on_loopback, now_ns, &rule);
-	if (v != UDP_PASS) {
-		count_drop(u, v, rule, (struct sockaddr *)&peer);
+	if (n <= 0)
 		return 0;
+	for (i = 0; i < n; i++) {
+		m = &b->in[i].msg_hdr;
+		bytes += b->in[i].msg_len;
+		if (m->msg_flags & MSG_TRUNC)
+			continue;	/* cannot happen with 64 KiB slots */
+		udp_arrival(m, &a, u->lo_index);
+		v = udp_policy_check(&u->policy, m->msg_name, m->msg_namelen,
+		    l->addr.ss_family, a.on_loopback, now_ns, &rule);
+		if (v != UDP_PASS) {
+			count_drop(u, v, rule, m->msg_name);
+			continue;
+		}
+		b->oiov[k] = (struct iovec){
+			.iov_base = b->iov[i].iov_base,
+			.iov_len = b->in[i].msg_len,
+		};
+		o = &b->out[k].msg_hdr;
+		*o = (struct msghdr){
+			.msg_name = m->msg_name,
+			.msg_namelen = m->msg_namelen,
+			.msg_iov = &b->oiov[k], .msg_iovlen = 1,
+		};
+		o->msg_controllen = reply_pktinfo(&a, &b->cout[k]);
+		o->msg_control = o->msg_controllen > 0 ? b->cout[k].buf : NULL;
+		b->out[k].msg_len = 0;
+		k++;
 	}
-	msg.msg_control = msg.msg_controllen > 0 ? cout.buf : NULL;
-	msg.msg_flags = 0;
-	iov.iov_len = (size_t)n;
-	do
-		n = sendmsg(l->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&u->drop_rl[0], (struct sockaddr *)&peer,
-		    log_errstr(errno));
-		return 0;
-	}
-	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, 1);
-	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, (uint64_t)n);
-	return 0;
+	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, (uint64_t)n);
+	counter_add(&u->ctr, CTR_UDP_BYTES_IN, bytes);
+	if (k > 0)
+		udp_send_batch(u, fd, b, k);
+	return n;
 }
 
 /* Poll these sockets and the wake-up eventfd (last); the count. */
@@ -258,7 +364,6 @@ udp_thread(void *arg)
 	struct timespec ts;
 	uint64_t now_ns;
 	size_t	 i, n;
-	int	 k;
 	/* Wake at least 4 times per watchdog interval to show we live. */
 	long long wd = notify_watchdog_interval_ms();
 	int	 timeout = wd > 0 ? (int)(wd / 4 > 0 ? wd / 4 : 1) : -1;
@@ -283,11 +388,12 @@ udp_thread(void *arg)
 		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			/* A bounded batch each, so one busy socket can't starve the others. */
-			for (k = 0; k < UDP_BATCH; k++)
-				if (udp_echo_one(u, &u->socks[i], u->buf,
-				    now_ns) == -1)
-					break;
+			/*
+			 * One batch each, so a busy socket cannot starve the
+			 * others; a short batch means the socket is drained,
+			 * so no receive is spent just to hear EAGAIN.
+			 */
+			(void)udp_echo_batch(u, &u->socks[i], u->batch, now_ns);
 		}
 	}
 	return NULL;
@@ -317,7 +423,8 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->counters = counters;
 	u->policy = *p;
 	/* pktinfo names the arrival interface; 127/8 is fine only on lo. */
-	u->lo_index = (int)if_nametoindex("lo");
+	u->lo_index = if_nametoindex("lo");
+	atomic_init(&u->heartbeat, 1);
 	if ((rc = pthread_mutex_init(&u->lock, NULL)) != 0) {
 		errno = rc;
 		log_err("udp: cannot set up the service");
@@ -333,9 +440,9 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 		pthread_mutex_destroy(&u->lock);
 		return -1;
 	}
-	atomic_init(&u->heartbeat, 1);
-	if ((u->buf = malloc(UDP_BUFSIZE)) == NULL) {
-		log_err("udp: cannot allocate the datagram buffer");
+	if ((u->batch = calloc(1, sizeof(*u->batch))) == NULL ||
+	    (u->batch->buf = malloc(UDP_BATCH * UDP_BUFSIZE)) == NULL) {
+		log_err("udp: cannot allocate the datagram buffers");
 		goto fail;
 	}
 	if ((u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
@@ -355,18 +462,13 @@ fail:
 	if (u->wake_fd != -1)
 		close(u->wake_fd);
 	u->wake_fd = -1;
-	free(u->buf);
-	u->buf = NULL;
+	if (u->batch != NULL)
+		free(u->batch->buf);
+	free(u->batch);
+	u->batch = NULL;
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	return -1;
-}
-
-unsigned long long
-udp_service_heartbeat(struct udp_service *u)
-{
-	return u->running ? atomic_load_explicit(&u->heartbeat,
-	    memory_order_relaxed) : 0;
 }
 
 void
@@ -404,6 +506,13 @@ udp_service_set_sockets(struct udp_service *u, const struct listener *socks,
 	udp_service_resume(u, socks, nsocks);
 }
 
+unsigned long long
+udp_service_heartbeat(struct udp_service *u)
+{
+	return u->running ? atomic_load_explicit(&u->heartbeat,
+	    memory_order_relaxed) : 0;
+}
+
 void
 udp_service_resume_with(struct udp_service *u, const struct listener *socks,
     size_t nsocks, const struct udp_policy *p)
@@ -430,8 +539,10 @@ udp_service_stop(struct udp_service *u)
 	counters_detach(u->counters, &u->ctr);
 	close(u->wake_fd);
 	u->wake_fd = -1;
-	free(u->buf);
-	u->buf = NULL;
+	if (u->batch != NULL)
+		free(u->batch->buf);
+	free(u->batch);
+	u->batch = NULL;
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	u->running = false;

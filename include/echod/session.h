@@ -26,6 +26,8 @@ struct sessions {
 	unsigned		 count;
 	unsigned		 peak;
 	bool			 stopping;
+	atomic_uint		 allocated;	/* sessions not yet freed */
+	atomic_bool		 trim_due;	/* a crowd came: trim at 0 */
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
 	atomic_int		 keepalive;	/* seconds, 0 = off */
 	atomic_bool		 track_idle;	/* fair_share: note silences */

@@ -14,6 +14,7 @@
 #define ECHOD_UDP_MAX_SOCKS	ECHOD_MAX_LISTEN
 
 struct listener;
+struct udp_batch;
 
 /*
  * The UDP thread: echoes every datagram on every UDP socket to its sender.
@@ -30,12 +31,12 @@ struct udp_service {
 	bool			 paused;	/* udp thread: parked */
 	bool			 stop;
 	struct udp_policy	 policy;	/* changed only while parked */
-	int			 lo_index;	/* the loopback interface */
+	unsigned		 lo_index;	/* the loopback interface */
 	struct log_ratelimit	 drop_rl[UDP_DROP_RATE + 1];
 	struct counters		*counters;
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */
-	char			*buf;		/* one datagram */
+	struct udp_batch	*batch;		/* recvmmsg/sendmmsg vectors */
 	pthread_t		 thread;
 	bool			 running;
 	atomic_ullong		 heartbeat;	/* +1 per wake-up (watchdog) */
