@@ -47,6 +47,15 @@ udp_echo_ok(int fd, const void *buf, size_t len)
 	ck_assert_msg(udp_echo(fd, buf, len) == 0, "%s", harness_error());
 }
 
+unsigned long long
+counter_ok(struct daemon *d, const char *name)
+{
+	unsigned long long v;
+
+	ck_assert_msg(daemon_counter(d, name, &v) == 0, "%s", harness_error());
+	return v;
+}
+
 void
 reload(struct daemon *d, const char *verdict, int port, const char *body)
 {

@@ -23,6 +23,8 @@ int	connect_ok(struct daemon *d, int family);
 void	echo_ok(int fd, const void *buf, size_t len);
 /* Send buf as one datagram and get it back whole. */
 void	udp_echo_ok(int fd, const void *buf, size_t len);
+/* Counter name from a fresh stats line. */
+unsigned long long counter_ok(struct daemon *d, const char *name);
 /*
  * Rewrite the daemon's config as "port = <port>" plus body, SIGHUP, and
  * wait for the reload's verdict line (applied or not).
