@@ -17,6 +17,7 @@
 #include "echod/acl.h"
 
 #include "acl_ref.h"
+#include "ipaddr_text.h"
 #include "suite.h"
 #include "testrand.h"
 
@@ -43,23 +44,8 @@ build(const char *const *allow, const char *const *deny)
 static enum acl_verdict
 check(const struct acl *acl, const char *text)
 {
-	struct sockaddr_in6 sin6;
-	struct sockaddr_in sin;
-	struct ipaddr ip;
+	struct ipaddr ip = from_text(text);
 
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, text, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		ck_assert_int_eq(ipaddr_from_sockaddr(&ip,
-		    (struct sockaddr *)&sin, sizeof(sin)), 0);
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6.sin6_addr),
-		    1);
-		sin6.sin6_family = AF_INET6;
-		ck_assert_int_eq(ipaddr_from_sockaddr(&ip,
-		    (struct sockaddr *)&sin6, sizeof(sin6)), 0);
-	}
 	return acl_check(acl, &ip);
 }
 

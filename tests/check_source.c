@@ -14,30 +14,8 @@
 
 #include "echod/source.h"
 
+#include "ipaddr_text.h"
 #include "suite.h"
-
-static struct ipaddr
-from_text(const char *text)
-{
-	struct sockaddr_in6 sin6;
-	struct sockaddr_in sin;
-	struct ipaddr ip;
-
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_pton(AF_INET, text, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		ck_assert_int_eq(ipaddr_from_sockaddr(&ip,
-		    (struct sockaddr *)&sin, sizeof(sin)), 0);
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6.sin6_addr),
-		    1);
-		sin6.sin6_family = AF_INET6;
-		ck_assert_int_eq(ipaddr_from_sockaddr(&ip,
-		    (struct sockaddr *)&sin6, sizeof(sin6)), 0);
-	}
-	return ip;
-}
 
 START_TEST(test_mapped_is_v4)
 {
