@@ -324,6 +324,10 @@ daemon_spawn(struct daemon *d, const char *const args[])
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
+		if (d->pre_exec != NULL && d->pre_exec(d->pre_exec_arg) == -1) {
+			dprintf(2, "harness: pre-exec: %s\n", strerror(errno));
+			_exit(127);
+		}
 		execv(bin, (char *const *)argv);
 		dprintf(2, "harness: exec %s: %s\n", bin, strerror(errno));
 		_exit(127);

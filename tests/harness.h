@@ -39,6 +39,9 @@ struct daemon {
 	/* Sockets to hand over as systemd would (fd 3..., LISTEN_FDS). */
 	int	 pass_fds[HARNESS_MAX_PASS];
 	int	 npass;
+	/* Run in the child just before exec (limits, credentials): 0 or -1. */
+	int	(*pre_exec)(void *arg);
+	void	*pre_exec_arg;
 };
 #define DAEMON_INIT	{ .pid = -1 }
 
