@@ -56,23 +56,37 @@ tcp_acceptor_set_policy(struct tcp_acceptor *a, const struct acl *acl,
 	a->connect_rate = connect_rate;
 }
 
+/*
+ * A burst of refusals at max_clients is logged once, and its end once.
+ * Clients that come and go at the limit (or fair share admitting one
+ * while closing another) would start a burst per client: at most one pair
+ * of lines per period, the rest counted only.
+ */
 static void
 refuse_full(struct tcp_acceptor *a)
 {
+	unsigned long suppressed;
+
 	counter_add(&a->ctr, CTR_TCP_REFUSED_MAX_CLIENTS, 1);
 	a->refused++;
-	if (!a->full) {
-		a->full = true;
+	if (a->full)
+		return;
+	a->full = true;
+	if (!a->full_logged && log_ratelimit_pass(&a->full_rl,
+	    RATELIMIT_SECONDS, &suppressed)) {
+		a->full_logged = true;
 		log_warnx("tcp: max_clients (%u) reached: closing new "
-		    "connections until a client leaves", a->max_clients);
+		    "connections until a client leaves (%lu more bursts not "
+		    "logged)", a->max_clients, suppressed);
 	}
 }
 
 static void
 admitted(struct tcp_acceptor *a)
 {
-	if (a->full) {
-		a->full = false;
+	a->full = false;
+	if (a->full_logged) {
+		a->full_logged = false;
 		log_notice("tcp: accepting clients again after refusing %llu",
 		    a->refused);
 		a->refused = 0;
@@ -160,7 +174,9 @@ admit(struct tcp_acceptor *a, int cfd, const struct sockaddr *peer,
 	}
 	if (session_start(a->sessions, cfd, peer, len, &src, &adm,
 	    &evicted) == 0) {
-		admitted(a);
+		/* Fair share made room by closing another: still full. */
+		if (!evicted)
+			admitted(a);
 		counter_add(&a->ctr, CTR_TCP_ACCEPTED, 1);
 		if (evicted)
 			refuse(a, TCP_REFUSAL_EVICT, CTR_TCP_EVICTED_FAIR_SHARE,

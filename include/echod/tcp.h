@@ -41,7 +41,9 @@ struct tcp_acceptor {
 	const struct acl	*acl;		/* NULL: everyone */
 	struct ratelimit	*connect_rate;	/* per source; NULL if off */
 	bool			 full;		/* refusing since last admit */
-	unsigned long long	 refused;	/* in the current burst */
+	bool			 full_logged;	/* ...and said so */
+	unsigned long long	 refused;	/* since "accepting again" */
+	struct log_ratelimit	 full_rl;	/* bursts at max_clients */
 	struct log_ratelimit	 thread_rl;	/* pthread_create failures */
 	struct log_ratelimit	 accept_rl;	/* accept resource errors */
 	struct log_ratelimit	 refuse_rl[TCP_NREFUSALS];
