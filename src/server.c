@@ -371,6 +371,8 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 		}
 		if (!paused && accept_ready(srv, pfd, n))
 			resume = now_ms() + ACCEPT_BACKOFF_MS;
+		/* A ready listener keeps ppoll from letting signals in. */
+		signals_let_in(waitmask);
 	}
 }
 

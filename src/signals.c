@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Signals: handlers only set flags (as inetd's wantdie), the signals stay
- * blocked everywhere and are let in only inside the main loop's ppoll(2),
- * so a signal can neither be missed nor interrupt a thread mid-echo.
+ * blocked everywhere and are let in only by the main loop (inside its
+ * ppoll(2), and after a wake-up that ppoll did not let them in on), so a
+ * signal can neither be missed nor interrupt a thread mid-echo.
  */
 
 #include <errno.h>
@@ -68,6 +69,24 @@ signals_init(sigset_t *waitmask)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = SIG_IGN;
 	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+void
+signals_let_in(const sigset_t *waitmask)
+{
+	sigset_t pending, old;
+	size_t	 i;
+
+	if (sigpending(&pending) == -1)
+		return;
+	for (i = 0; i < NCAUGHT; i++)
+		if (sigismember(&pending, caught[i]) == 1)
+			break;
+	if (i == NCAUGHT)
+		return;
+	/* Unblocked, a pending signal is delivered before the call returns. */
+	(void)pthread_sigmask(SIG_SETMASK, waitmask, &old);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Read and clear one flag; signals are blocked outside ppoll(). */

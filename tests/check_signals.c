@@ -74,6 +74,27 @@ START_TEST(test_requests_are_not_merged)
 }
 END_TEST
 
+/* What ppoll leaves pending when a descriptor is ready, let_in delivers. */
+START_TEST(test_let_in_delivers_pending)
+{
+	sigset_t waitmask;
+
+	ck_assert_int_eq(signals_init(&waitmask), 0);
+	signals_let_in(&waitmask);
+	ck_assert_int_eq(signals_take(), 0);
+	ck_assert_int_eq(raise(SIGTERM), 0);
+	ck_assert_int_eq(raise(SIGUSR1), 0);
+	ck_assert_int_eq(signals_take(), 0);
+	signals_let_in(&waitmask);
+	ck_assert_int_eq(signals_take(), SIGNALS_STOP | SIGNALS_STATS);
+	/* ...and blocks them again: the next one waits. */
+	ck_assert_int_eq(raise(SIGHUP), 0);
+	ck_assert_int_eq(signals_take(), 0);
+	signals_let_in(&waitmask);
+	ck_assert_int_eq(signals_take(), SIGNALS_RELOAD);
+}
+END_TEST
+
 static Suite *
 signals_suite(void)
 {
@@ -82,6 +103,7 @@ signals_suite(void)
 
 	tcase_add_test(tc, test_handlers_mask_every_caught_signal);
 	tcase_add_test(tc, test_requests_are_not_merged);
+	tcase_add_test(tc, test_let_in_delivers_pending);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,6 +14,13 @@
  * ppoll(2), the only place they are let in, so none is missed.  0 or -1.
  */
 int	signals_init(sigset_t *waitmask);
+/*
+ * Deliver any of the daemon's signals now pending, under waitmask.  ppoll
+ * lets them in only when no descriptor is ready, so a listener that is
+ * always ready (a connection flood) would hold them off for ever; the
+ * loop calls this after each wake-up.
+ */
+void	signals_let_in(const sigset_t *waitmask);
 /* The SIGNALS_* that arrived since the last call; clears them. */
 int	signals_take(void);
 
