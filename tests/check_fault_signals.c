@@ -28,6 +28,8 @@
 #define PROBE_EVERY	50	/* SIGHUPs between probe rounds */
 #define BIG_ACL		60000	/* allow entries: a reload of ~30 ms */
 #define MID_TRIES	5
+#define FLOODERS	4	/* processes; one alone is drained in time */
+#define FLOOD_SEEN	2000	/* connections accepted: the flood is on */
 
 /* Pump the streams until needle was logged more than n times. */
 static void
@@ -187,6 +189,37 @@ START_TEST(test_sigterm_mid_reload)
 }
 END_TEST
 
+/*
+ * A listener that is always ready must not hold signals off: ppoll lets
+ * them in only when nothing is ready.  Under a connection flood SIGUSR1 is
+ * answered within a second and SIGTERM stops it within 2 s.
+ */
+START_TEST(test_signals_under_flood)
+{
+	struct daemon d = DAEMON_INIT;
+	struct flood fl;
+	struct probe p;
+	char	 line[2048];
+	long long t0, took;
+
+	start(&d, "");
+	probe_open(&p, d.port);
+	flood_start(&fl, d.port, FLOODERS, 4 * HARNESS_IO_MS);
+	(void)counter_wait_ge(&d, "tcp_accepted", FLOOD_SEEN, HARNESS_IO_MS,
+	    NULL, NULL);
+	t0 = harness_now_ms();
+	ck_assert_msg(daemon_stats(&d, line, sizeof(line)) == 0, "%s",
+	    harness_error());
+	took = harness_now_ms() - t0;
+	ck_assert_msg(took <= 1000, "SIGUSR1 under a flood answered after "
+	    "%lld ms", took);
+	probe_ok(&p);
+	close(p.fd);
+	stop_ok(&d, SIGTERM);
+	flood_stop(&fl);
+}
+END_TEST
+
 static Suite *
 fault_signals_suite(void)
 {
@@ -196,6 +229,7 @@ fault_signals_suite(void)
 	tcase_add_test(tc, test_sighup_sigusr1_storm);
 	tc = tcase_new(s, "sigterm", 60);
 	tcase_add_test(tc, test_sigterm_mid_reload);
+	tcase_add_test(tc, test_signals_under_flood);
 	return s;
 }
 

@@ -6,12 +6,16 @@
  * clients whose bytes are a seeded pattern, checked as they come back).
  */
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +641,62 @@ refusal_ok(struct daemon *d, struct probe *p, const char *needle, int fds,
 	    "fault, %zu of %zu newcomers served",
 	    flows_count(c.f, c.n, FLOW_OPEN), served);
 	crowd_free(&c);
+}
+
+/* ---- a connection flood ---- */
+
+/* A child's loop: connect and reset, until ms pass or the daemon is gone. */
+static void __attribute__((noreturn))
+flood_child(int port, int ms)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	long long deadline = harness_now_ms() + ms;
+	int	 fd;
+
+	while (harness_now_ms() < deadline) {
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) ==
+		    -1)
+			_exit(1);
+		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+		    errno == ECONNREFUSED)
+			_exit(0);
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+	}
+	_exit(0);
+}
+
+void
+flood_start(struct flood *fl, int port, int nproc, int ms)
+{
+	pid_t	 parent = getpid();
+
+	ck_assert_int_le(nproc, FLOOD_MAX);
+	for (fl->n = 0; fl->n < nproc; fl->n++) {
+		ck_assert_msg((fl->pid[fl->n] = fork()) != -1, "fork: %s",
+		    strerror(errno));
+		if (fl->pid[fl->n] == 0) {
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+			    getppid() != parent)
+				_exit(1);
+			flood_child(port, ms);
+		}
+	}
+}
+
+void
+flood_stop(struct flood *fl)
+{
+	while (fl->n > 0) {
+		pid_t	 pid = fl->pid[--fl->n];
+
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
 }
 
 int

@@ -186,6 +186,22 @@ void	crowd_free(struct crowd *c);
 void	refusal_ok(struct daemon *d, struct probe *p, const char *needle,
 	    int fds, int threads);
 
+/* ---- a connection flood: processes that connect and reset ---- */
+
+#define FLOOD_MAX	8
+struct flood {
+	pid_t		 pid[FLOOD_MAX];
+	int		 n;
+};
+/*
+ * nproc children connecting to 127.0.0.1:port and resetting, as
+ * fast as they can, for ms or until the port refuses; they die with the
+ * test.
+ */
+void	flood_start(struct flood *fl, int port, int nproc, int ms);
+/* Kill and reap them. */
+void	flood_stop(struct flood *fl);
+
 /*
  * main() of a fault suite; a suite that cannot run here skips, and fails
  * instead when ECHOD_FAULT_TEST=require (or ECHOD_TEST=require).
