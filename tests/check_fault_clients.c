@@ -13,8 +13,6 @@
 
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -57,14 +55,12 @@ START_TEST(test_rst_storm)
 	struct flow *f = calloc(RST_WAVE, sizeof(*f));
 	uint64_t rnd = 0x8badf00d;
 	long long t0;
-	int	 fds, threads, lines, wave;
+	int	 lines, wave;
 	size_t	 i;
 
 	ck_assert_ptr_nonnull(f);
 	start(&d, "");
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	lines = log_lines(&d);
 	t0 = harness_now_ms();
 	for (wave = 0; wave < RST_TOTAL / RST_WAVE; wave++) {
@@ -86,14 +82,11 @@ START_TEST(test_rst_storm)
 	}
 	printf("%d resets in %lld ms, %llu accepted\n", RST_TOTAL,
 	    harness_now_ms() - t0, counter_ok(&d, "tcp_accepted"));
-	lines = log_lines(&d) - lines;
-	ck_assert_msg(lines <= 1, "%d log lines for the storm:\n%s", lines,
-	    daemon_log_tail(&d));
+	log_lines_ok(&d, lines, 1);
 	/* Back to the same descriptors and threads: nothing leaked. */
-	recovered_ok(&d, &p, 1, fds, threads);
+	recovered_ok(&d, &p, 1);
 	free(f);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	fault_end(&d, &p);
 }
 END_TEST
 
@@ -118,13 +111,11 @@ START_TEST(test_nonreaders_timed_out)
 	struct window w;
 	long long t0, took;
 	char	 conf[64];
-	int	 fds, threads, lines;
+	int	 lines;
 
 	snprintf(conf, sizeof(conf), "idle_timeout = %d\n", IDLE_TIMEOUT_S);
 	start(&d, conf);
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	lines = log_lines(&d);
 	t0 = harness_now_ms();
 	nonreaders_open(&c, d.port);
@@ -145,13 +136,10 @@ START_TEST(test_nonreaders_timed_out)
 	flows_settle(c.f, c.n, SETTLE_MS);
 	ck_assert_uint_eq(flows_count(c.f, c.n, FLOW_LOST), NONREADERS);
 	ck_assert_uint_eq(counter_ok(&d, "tcp_closed_idle"), NONREADERS);
-	lines = log_lines(&d) - lines;
-	ck_assert_msg(lines <= 1, "%d log lines:\n%s", lines,
-	    daemon_log_tail(&d));
+	log_lines_ok(&d, lines, 1);
 	crowd_free(&c);
-	recovered_ok(&d, &p, 1, fds, threads);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	recovered_ok(&d, &p, 1);
+	fault_end(&d, &p);
 }
 END_TEST
 
@@ -161,17 +149,14 @@ START_TEST(test_nonreaders_held)
 	struct probe p;
 	struct crowd c;
 	struct window w;
-	int	 fds, threads;
 	size_t	 i;
 
 	start(&d, "");
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	nonreaders_open(&c, d.port);
 	flows_stall(c.f, c.n, SETTLE_MS);
 	window_ok(&d, &p, FAULT_WINDOW_MS, true, crowd_step, &c, &w);
-	ck_assert_msg(w.lines == 0, "%d log lines:\n%s", w.lines,
+	ck_assert_msg(w.lines == 0, "%d log lines while held:\n%s", w.lines,
 	    daemon_log_tail(&d));
 	ck_assert_uint_eq(flows_count(c.f, c.n, FLOW_OPEN), NONREADERS);
 	ck_assert_uint_eq(counter_ok(&d, "tcp_clients"), NONREADERS + 1);
@@ -182,9 +167,8 @@ START_TEST(test_nonreaders_held)
 	flows_none_bad(c.f, c.n);
 	ck_assert_uint_eq(flows_done(c.f, c.n), NONREADERS);
 	crowd_free(&c);
-	recovered_ok(&d, &p, 1, fds, threads);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	recovered_ok(&d, &p, 1);
+	fault_end(&d, &p);
 }
 END_TEST
 
@@ -196,13 +180,11 @@ START_TEST(test_half_open)
 	struct probe p;
 	struct crowd c;
 	uint64_t rnd = 0xfeedface;
-	int	 fds, threads, lines;
+	int	 lines;
 	size_t	 i;
 
 	start(&d, "");
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	lines = log_lines(&d);
 	crowd_init(&c, HALF_OPEN, d.port, 0);
 	crowd_add(&c, HALF_OPEN);
@@ -217,31 +199,24 @@ START_TEST(test_half_open)
 	for (i = 0; i < c.n; i++)
 		ck_assert_uint_eq(c.f[i].sent, c.f[i].len);
 	/* The daemon echoed, saw EOF and let go of every one of them. */
-	recovered_ok(&d, &p, 1, fds, threads);
+	recovered_ok(&d, &p, 1);
 	/* What it echoed waits for them, whole, then EOF. */
 	for (i = 0; i < c.n; i++)
 		c.f[i].reading = true;
 	flows_settle(c.f, c.n, SETTLE_MS);
 	flows_none_bad(c.f, c.n);
 	ck_assert_uint_eq(flows_done(c.f, c.n), HALF_OPEN);
-	lines = log_lines(&d) - lines;
-	ck_assert_msg(lines <= 1, "%d log lines:\n%s", lines,
-	    daemon_log_tail(&d));
+	log_lines_ok(&d, lines, 1);
 	crowd_free(&c);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	fault_end(&d, &p);
 }
 END_TEST
 
-/* Close fd without telling the peer anything (check_keepalive.c). */
+/* Gone without telling the daemon anything. */
 static void
 vanish(struct flow *f)
 {
-	int	 on = 1;
-
-	ck_assert_int_eq(setsockopt(f->fd, IPPROTO_TCP, TCP_REPAIR, &on,
-	    sizeof(on)), 0);
-	close(f->fd);
+	ck_assert_msg(tcp_vanish(f->fd) == 0, "%s", harness_error());
 	f->fd = -1;
 	f->state = FLOW_ENDED;
 }
@@ -252,13 +227,11 @@ START_TEST(test_vanished_peers)
 	struct probe p;
 	struct crowd c;
 	struct window w;
-	int	 fds, threads, lines;
+	int	 lines;
 	size_t	 i;
 
 	start(&d, "tcp_keepalive = 1\n");
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	lines = log_lines(&d);
 	crowd_init(&c, VANISHED, d.port, 1024);
 	crowd_add(&c, VANISHED);
@@ -268,14 +241,11 @@ START_TEST(test_vanished_peers)
 		vanish(&c.f[i]);
 	/* Keepalive finds them; meanwhile the daemon idles and serves. */
 	window_ok(&d, &p, FAULT_WINDOW_MS, true, NULL, NULL, &w);
-	recovered_ok(&d, &p, 1, fds, threads);
+	recovered_ok(&d, &p, 1);
 	ck_assert_uint_eq(counter_ok(&d, "tcp_closed_error"), VANISHED);
-	lines = log_lines(&d) - lines;
-	ck_assert_msg(lines <= 1, "%d log lines:\n%s", lines,
-	    daemon_log_tail(&d));
+	log_lines_ok(&d, lines, 1);
 	crowd_free(&c);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	fault_end(&d, &p);
 }
 END_TEST
 
@@ -356,7 +326,7 @@ START_TEST(test_slowloris)
 	struct window w;
 	struct rlimit rl;
 	char	*conf;
-	int	 max, fds, threads, lines;
+	int	 max, lines;
 	size_t	 kept, refused, evicted, i;
 
 	/* Its 5,000 and more at once, the daemon's 1,024. */
@@ -371,9 +341,7 @@ START_TEST(test_slowloris)
 	ck_assert_msg(daemon_start(&d, 2, "%s", conf) == 0, "%s",
 	    harness_error());
 	free(conf);
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	lines = log_lines(&d);
 	l.port = d.port;
 	crowd_init(&l.c, LORIS + LORIS_MORE, d.port, 1);
@@ -397,16 +365,13 @@ START_TEST(test_slowloris)
 	ck_assert_uint_eq(counter_ok(&d, "tcp_evicted_fair_share"), evicted);
 	ck_assert_uint_eq(counter_ok(&d, "tcp_refused_max_clients"), refused);
 	ck_assert_uint_eq(counter_ok(&d, "tcp_clients"), kept + 1 + l.nn);
-	lines = log_lines(&d) - lines;
-	ck_assert_msg(lines <= 2 + 2 * (int)(w.wall_ms / 1000), "%d log "
-	    "lines for the slowloris:\n%s", lines, daemon_log_tail(&d));
+	log_lines_ok(&d, lines, 2 + 2 * (int)(w.wall_ms / 1000));
 
 	crowd_free(&l.c);
 	for (i = 0; i < l.nn; i++)
 		close(l.newcomers[i]);
-	recovered_ok(&d, &p, 1, fds, threads);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	recovered_ok(&d, &p, 1);
+	fault_end(&d, &p);
 }
 END_TEST
 
@@ -428,23 +393,10 @@ fault_clients_suite(void)
 	return s;
 }
 
-/* TCP_REPAIR needs CAP_NET_ADMIN: try it on a throwaway socket. */
-static bool
-can_repair(void)
-{
-	int	 fd = socket(AF_INET, SOCK_STREAM, 0), on = 1, rc;
-
-	if (fd == -1)
-		return false;
-	rc = setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on));
-	close(fd);
-	return rc == 0;
-}
-
 int
 main(void)
 {
-	if (!can_repair())
+	if (!harness_can_repair())
 		return fault_skip("check_fault_clients", "TCP_REPAIR needs "
 		    "CAP_NET_ADMIN to make peers vanish silently");
 	return harness_main(fault_clients_suite(), "check_fault_clients");

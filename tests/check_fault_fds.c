@@ -35,16 +35,14 @@ START_TEST(test_descriptors_exhausted)
 	struct probe p;
 	struct crowd c;
 	struct window w;
-	int	 limit = limits[_i], fds, threads, before;
+	int	 limit = limits[_i], before;
 	long long t0;
 	size_t	 served, i;
 
 	start(&d, "");
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
-	ck_assert_msg(fds > 0 && fds + 8 < limit, "echod holds %d "
-	    "descriptors before the fault", fds);
+	probe_open(&p, &d);
+	ck_assert_msg(p.fds + 8 < limit, "echod holds %d descriptors "
+	    "before the fault", p.fds);
 	daemon_limit(&d, RLIMIT_NOFILE, (unsigned long long)limit);
 	t0 = harness_now_ms();
 	before = daemon_log_count(&d, "accept failed");
@@ -75,10 +73,9 @@ START_TEST(test_descriptors_exhausted)
 	ck_assert_uint_eq(flows_count(c.f, c.n, FLOW_ENDED), c.n);
 	log_rate_ok(&d, "accept failed", before, t0);
 
-	recovered_ok(&d, &p, 1, fds, threads);
+	recovered_ok(&d, &p, 1);
 	crowd_free(&c);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	fault_end(&d, &p);
 }
 END_TEST
 

@@ -48,19 +48,15 @@ START_TEST(test_memory_exhausted)
 	struct daemon d = DAEMON_INIT;
 	struct probe p;
 	unsigned long long vm;
-	int	 fds, threads;
 
 	start(&d, "max_clients = 1000\n");
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	ck_assert_uint_gt(vm = vm_size(d.pid), 0);
 	daemon_limit(&d, RLIMIT_AS, vm + SPARE_CLIENTS * CLIENT_BYTES);
 	printf("VmSize %llu KiB, RLIMIT_AS %llu KiB\n", vm / 1024,
 	    (vm + SPARE_CLIENTS * CLIENT_BYTES) / 1024);
-	refusal_ok(&d, &p, "cannot start a client thread", fds, threads);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	refusal_ok(&d, &p, "cannot start a client thread");
+	fault_end(&d, &p);
 }
 END_TEST
 

@@ -87,7 +87,7 @@ START_TEST(test_threads_exhausted)
 	struct stat st;
 	char	 dir[PATH_MAX];
 	rlim_t	 nproc;
-	int	 fds, threads, spare;
+	int	 spare;
 
 	/* nobody must reach the config in the harness's directory. */
 	harness_tmppath(dir, sizeof(dir), ".");
@@ -100,16 +100,13 @@ START_TEST(test_threads_exhausted)
 	snprintf(dir, sizeof(dir), "/proc/%d", (int)d.pid);
 	ck_assert_int_eq(stat(dir, &st), 0);
 	ck_assert_uint_eq(st.st_uid, NOBODY);
-	probe_open(&p, d.port);
-	fds = proc_fd_count(d.pid);
-	threads = proc_thread_count(d.pid);
+	probe_open(&p, &d);
 	spare = (int)nproc - user_threads(NOBODY);
 	printf("RLIMIT_NPROC %llu: room for %d more threads\n",
 	    (unsigned long long)nproc, spare);
 	ck_assert_int_ge(spare, 1);
-	refusal_ok(&d, &p, "cannot start a client thread", fds, threads);
-	close(p.fd);
-	stop_ok(&d, SIGTERM);
+	refusal_ok(&d, &p, "cannot start a client thread");
+	fault_end(&d, &p);
 }
 END_TEST
 

@@ -8,8 +8,6 @@
  */
 
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <signal.h>
 #include <stdlib.h>
@@ -24,11 +22,7 @@
 static void
 vanish(int fd)
 {
-	int	 on = 1;
-
-	ck_assert_int_eq(setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on,
-	    sizeof(on)), 0);
-	close(fd);
+	ck_assert_msg(tcp_vanish(fd) == 0, "%s", harness_error());
 }
 
 START_TEST(test_vanished_peer_dropped)
@@ -79,23 +73,10 @@ keepalive_suite(void)
 	return s;
 }
 
-/* TCP_REPAIR needs CAP_NET_ADMIN: try it on a throwaway socket. */
-static bool
-can_repair(void)
-{
-	int	 fd = socket(AF_INET, SOCK_STREAM, 0), on = 1, rc;
-
-	if (fd == -1)
-		return false;
-	rc = setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on));
-	close(fd);
-	return rc == 0;
-}
-
 int
 main(void)
 {
-	if (!can_repair())
+	if (!harness_can_repair())
 		return harness_skip("check_keepalive", "TCP_REPAIR needs "
 		    "CAP_NET_ADMIN to make a client vanish silently");
 	return harness_main(keepalive_suite(), "check_keepalive");

@@ -167,6 +167,10 @@ int	harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
 	    unsigned long *when);
 /* Abortive close: SO_LINGER 0, so the peer gets a reset. */
 void	tcp_reset(int fd);
+/* True when TCP_REPAIR works here (it needs CAP_NET_ADMIN). */
+bool	harness_can_repair(void);
+/* Close fd without telling the peer anything (TCP_REPAIR).  0, or -1. */
+int	tcp_vanish(int fd);
 /* Send all of buf. 0, or -1. */
 int	sock_send_all(int fd, const void *buf, size_t len, int timeout_ms);
 /*

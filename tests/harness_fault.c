@@ -62,12 +62,24 @@ probe_round(int fd, uint64_t seed)
 }
 
 void
-probe_open(struct probe *p, int port)
+probe_open(struct probe *p, struct daemon *d)
 {
 	*p = (struct probe){ .seed = 0x5eed };
-	p->fd = tcp_connect_src(FAULT_SRC_PROBE, port);
+	p->fd = tcp_connect_src(FAULT_SRC_PROBE, d->port);
 	ck_assert_msg(p->fd != -1, "%s", harness_error());
 	probe_ok(p);
+	p->fds = proc_fd_count(d->pid);
+	p->threads = proc_thread_count(d->pid);
+	ck_assert_msg(p->fds > 0 && p->threads > 0, "/proc/%d: %s",
+	    (int)d->pid, strerror(errno));
+}
+
+void
+fault_end(struct daemon *d, struct probe *p)
+{
+	close(p->fd);
+	p->fd = -1;
+	stop_ok(d, SIGTERM);
 }
 
 void
@@ -456,6 +468,15 @@ window_ok(struct daemon *d, struct probe *p, int ms, bool cpu,
 }
 
 void
+log_lines_ok(struct daemon *d, int before, int max)
+{
+	int	 n = log_lines(d) - before;
+
+	ck_assert_msg(n <= max, "%d log lines for the fault, at most %d:\n%s",
+	    n, max, daemon_log_tail(d));
+}
+
+void
 log_rate_ok(struct daemon *d, const char *needle, int before,
     long long since_ms)
 {
@@ -527,11 +548,12 @@ counter_wait_ge(struct daemon *d, const char *name, unsigned long long min,
 }
 
 void
-recovered_ok(struct daemon *d, struct probe *p, unsigned clients, int fds,
-    int threads)
+recovered_ok(struct daemon *d, struct probe *p, unsigned clients)
 {
 	long long deadline = harness_now_ms() + SETTLE_MS;
 	struct window w;
+	int	 fds = p->fds + (int)clients - 1;
+	int	 threads = p->threads + (int)clients - 1;
 	int	 nfd, nthr, nc;
 
 	ck_assert_msg(daemon_wait_clients(d, clients, SETTLE_MS) == 0, "%s",
@@ -600,8 +622,7 @@ crowd_free(struct crowd *c)
  * served leave, as many newcomers are served again.
  */
 void
-refusal_ok(struct daemon *d, struct probe *p, const char *needle, int fds,
-    int threads)
+refusal_ok(struct daemon *d, struct probe *p, const char *needle)
 {
 	struct crowd c;
 	struct window w;
@@ -633,7 +654,7 @@ refusal_ok(struct daemon *d, struct probe *p, const char *needle, int fds,
 	log_rate_ok(d, needle, before, t0);
 	/* Threads come back with the clients that leave. */
 	crowd_free(&c);
-	recovered_ok(d, p, 1, fds, threads);
+	recovered_ok(d, p, 1);
 	crowd_init(&c, served, d->port, 2048);
 	crowd_add(&c, served);
 	flows_settle(c.f, c.n, SETTLE_MS);

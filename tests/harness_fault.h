@@ -34,10 +34,17 @@ struct probe {
 	uint64_t	 seed;		/* of the next round's payload */
 	unsigned	 rounds;
 	long long	 worst_ms;	/* slowest round trip so far */
+	int		 fds;		/* the daemon's, the probe connected */
+	int		 threads;
 };
 
-/* Connect from FAULT_SRC_PROBE and echo once. */
-void	probe_open(struct probe *p, int port);
+/*
+ * Connect from FAULT_SRC_PROBE, echo once, and note the descriptors and
+ * threads d holds then: what it must come back to after the fault.
+ */
+void	probe_open(struct probe *p, struct daemon *d);
+/* Close the probe and stop d with SIGTERM, as stop_ok() asserts. */
+void	fault_end(struct daemon *d, struct probe *p);
 /* One round: random bytes echoed whole within FAULT_RTT_MS. */
 void	probe_ok(struct probe *p);
 /* A new connection from FAULT_SRC_PROBE echoed within FAULT_RTT_MS; its fd. */
@@ -130,6 +137,11 @@ void	window_ok(struct daemon *d, struct probe *p, int ms, bool cpu,
 /* The daemon's log lines so far, its stats lines (SIGUSR1) not counted. */
 int	log_lines(struct daemon *d);
 /*
+ * At most max log lines (stats aside) since log_lines() said before: a
+ * fault logged in bounded lines, not one per event.
+ */
+void	log_lines_ok(struct daemon *d, int before, int max);
+/*
  * At most one line naming a condition per FAULT_LOG_PERIOD_S since
  * since_ms (plus the first): rate-limited, not one per event.
  */
@@ -148,11 +160,11 @@ unsigned long long counter_wait_ge(struct daemon *d, const char *name,
 	    void *arg);
 /*
  * After the fault: tcp_clients back to clients, descriptors and threads
- * back to fds and threads, a newcomer from FAULT_SRC_PROBE served within
- * the bound, the probe too, and an idle window within the CPU bound.
+ * back to what they were when the probe connected (clients - 1 more of
+ * each), a newcomer from FAULT_SRC_PROBE served within the bound, the
+ * probe too, and an idle window within the CPU bound.
  */
-void	recovered_ok(struct daemon *d, struct probe *p, unsigned clients,
-	    int fds, int threads);
+void	recovered_ok(struct daemon *d, struct probe *p, unsigned clients);
 
 /* ---- a crowd: attackers from FAULT_SRC_ATTACK that keep coming ---- */
 
@@ -181,10 +193,10 @@ void	crowd_free(struct crowd *c);
  * crowd): a crowd of REFUSAL_CROWD, and REFUSAL_MORE while the probe is
  * watched; those that got a thread are served whole, the others closed at
  * once and counted in tcp_refused_thread, logged (needle) at the rate
- * limit; then fds and threads come back and as many are served again.
+ * limit; then descriptors and threads come back and as many are served
+ * again.
  */
-void	refusal_ok(struct daemon *d, struct probe *p, const char *needle,
-	    int fds, int threads);
+void	refusal_ok(struct daemon *d, struct probe *p, const char *needle);
 
 /* ---- a connection flood: processes that connect and reset ---- */
 

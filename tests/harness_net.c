@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <arpa/inet.h>
 
@@ -394,6 +395,31 @@ tcp_reset(int fd)
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
+}
+
+bool
+harness_can_repair(void)
+{
+	int	 fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1, rc;
+
+	if (fd == -1)
+		return false;
+	rc = setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on));
+	close(fd);
+	return rc == 0;
+}
+
+int
+tcp_vanish(int fd)
+{
+	int	 on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) == -1) {
+		harness_seterr("TCP_REPAIR: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return close(fd);
 }
 
 int
