@@ -37,7 +37,7 @@
  * them at the timeout, the next one waits a whole timeout again, so a
  * client that stops reading mid-send is dropped within about twice it.
  */
-#define DROP_LIMIT_MS	((2 * IDLE_TIMEOUT_S + 3) * 1000)
+#define DROP_LIMIT_MS	((2LL * IDLE_TIMEOUT_S + 3) * 1000)
 #define HALF_OPEN	200
 #define HALF_MAX_LEN	16384
 #define VANISHED	50
@@ -125,12 +125,12 @@ START_TEST(test_nonreaders_timed_out)
 	ck_assert_uint_eq(counter_ok(&d, "tcp_clients"), NONREADERS + 1);
 	while (counter_ok(&d, "tcp_closed_idle") < NONREADERS) {
 		ck_assert_msg(harness_now_ms() - t0 < DROP_LIMIT_MS,
-		    "non-readers still held after %d ms", DROP_LIMIT_MS);
+		    "non-readers still held after %lld ms", DROP_LIMIT_MS);
 		window_ok(&d, &p, 200, false, crowd_step, &c, &w);
 	}
 	took = harness_now_ms() - t0;
 	printf("non-readers dropped after %lld ms\n", took);
-	ck_assert_msg(took >= IDLE_TIMEOUT_S * 1000, "dropped after %lld ms, "
+	ck_assert_msg(took >= IDLE_TIMEOUT_S * 1000LL, "dropped after %lld ms, "
 	    "before idle_timeout", took);
 	/* They see the reset once they try to send again. */
 	flows_settle(c.f, c.n, SETTLE_MS);

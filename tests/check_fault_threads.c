@@ -93,7 +93,7 @@ START_TEST(test_threads_exhausted)
 	harness_tmppath(dir, sizeof(dir), ".");
 	ck_assert_int_eq(chmod(dir, 0711), 0);
 	/* Other processes of nobody's count too: room above all of them. */
-	nproc = (rlim_t)(user_threads(NOBODY) + START_THREADS + SPARE_THREADS);
+	nproc = (rlim_t)user_threads(NOBODY) + START_THREADS + SPARE_THREADS;
 	d.pre_exec = as_nobody;
 	d.pre_exec_arg = &nproc;
 	start(&d, "max_clients = 1000\n");

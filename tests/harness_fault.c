@@ -219,6 +219,7 @@ static void
 flow_recv(struct flow *f)
 {
 	ssize_t	 n = recv(f->fd, flow_buf, sizeof(flow_buf), MSG_DONTWAIT);
+	uint64_t at;
 	size_t	 i;
 
 	if (n == -1) {
@@ -236,19 +237,19 @@ flow_recv(struct flow *f)
 			    (unsigned long long)f->rcvd);
 		return;
 	}
-	if ((uint64_t)n > f->sent - f->rcvd) {
+	at = f->rcvd + (uint64_t)n;
+	if (at > f->sent) {
 		flow_stop(f, FLOW_BAD, "%llu bytes echoed, %llu sent",
-		    (unsigned long long)(f->rcvd + (uint64_t)n),
-		    (unsigned long long)f->sent);
+		    (unsigned long long)at, (unsigned long long)f->sent);
 		return;
 	}
 	pattern(flow_want, f->seed, f->rcvd, (size_t)n);
 	if (memcmp(flow_want, flow_buf, (size_t)n) != 0) {
 		for (i = 0; flow_want[i] == flow_buf[i]; i++)
 			;
+		at = f->rcvd + i;
 		flow_stop(f, FLOW_BAD, "byte %llu differs: sent 0x%02x, got "
-		    "0x%02x", (unsigned long long)(f->rcvd + i), flow_want[i],
-		    flow_buf[i]);
+		    "0x%02x", (unsigned long long)at, flow_want[i], flow_buf[i]);
 		return;
 	}
 	f->rcvd += (uint64_t)n;
@@ -559,12 +560,14 @@ recovered_ok(struct daemon *d, struct probe *p, unsigned clients)
 	ck_assert_msg(daemon_wait_clients(d, clients, SETTLE_MS) == 0, "%s",
 	    harness_error());
 	/* Threads exit after they unregister: poll for the last ones. */
-	while ((nfd = proc_fd_count(d->pid)) != fds ||
-	    (nthr = proc_thread_count(d->pid)) != threads) {
+	for (;;) {
+		nfd = proc_fd_count(d->pid);
+		nthr = proc_thread_count(d->pid);
+		if (nfd == fds && nthr == threads)
+			break;
 		ck_assert_msg(harness_now_ms() < deadline, "after the fault "
 		    "the daemon holds %d descriptors and %d threads, before "
-		    "%d and %d: a leak", nfd, proc_thread_count(d->pid), fds,
-		    threads);
+		    "%d and %d: a leak", nfd, nthr, fds, threads);
 		nap(10);
 	}
 	probe_ok(p);
