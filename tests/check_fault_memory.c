@@ -73,10 +73,8 @@ fault_memory_suite(void)
 int
 main(void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-	return fault_skip("check_fault_memory", "a sanitizer's shadow "
-	    "memory cannot live under RLIMIT_AS");
-#else
+	if (FAULT_SANITIZED)
+		return fault_skip("check_fault_memory", "a sanitizer's shadow "
+		    "memory cannot live under RLIMIT_AS");
 	return harness_main(fault_memory_suite(), "check_fault_memory");
-#endif
 }
