@@ -9,15 +9,15 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "harness_flow.h"
 
 /*
  * What the fault-injection suites (check_fault_*.c) share, as Check
  * assertions (like harness_check.c): a well-behaved client from another
  * source that probes the daemon throughout a fault, windows that measure
  * the daemon's CPU time and log lines while it should be idle-ish, limits
- * put on the running daemon, and crowds of clients ("flows") whose every
- * byte is a seeded pattern, so a stream of any length is verified without
- * keeping what was sent.
+ * put on the running daemon, crowds of attackers (harness_flow.h), and a
+ * connection flood.
  */
 
 /* Built with ASan or TSan: their runtime changes sizes and speeds. */
@@ -56,70 +56,6 @@ void	fault_end(struct daemon *d, struct probe *p);
 void	probe_ok(struct probe *p);
 /* A new connection from FAULT_SRC_PROBE echoed within FAULT_RTT_MS; its fd. */
 int	newcomer_ok(int port);
-
-/* ---- flows: crowds of clients on a poll(2) loop ---- */
-
-enum flow_end {
-	FLOW_HOLD,		/* stay connected */
-	FLOW_CLOSE,		/* close(2) */
-	FLOW_RESET		/* abortive close: the daemon sees a reset */
-};
-
-enum flow_state {
-	FLOW_OPEN,		/* connected (at its end, when holding) */
-	FLOW_ENDED,		/* closed or reset as planned */
-	FLOW_LOST,		/* the daemon closed or reset it first */
-	FLOW_BAD		/* a wrong byte, or an unexpected error */
-};
-
-/*
- * One client: sends len bytes of pattern(seed), checks every byte echoed,
- * and once sent >= end_sent and rcvd >= end_rcvd (and, with shut_wr, EOF
- * was seen) does what end says.  A client that is not reading never reads
- * (until the caller sets reading).  The caller may change len, end and
- * reading between pumps; state, sent, rcvd and why are the engine's.
- */
-struct flow {
-	int		 fd;		/* -1 once closed */
-	uint64_t	 seed;
-	uint64_t	 len;
-	uint64_t	 end_sent;
-	uint64_t	 end_rcvd;
-	enum flow_end	 end;
-	bool		 reading;
-	bool		 shut_wr;	/* half-close once len is sent */
-	bool		 eof;		/* the daemon's EOF, after all came back */
-	enum flow_state	 state;
-	uint64_t	 sent;
-	uint64_t	 rcvd;
-	char		 why[120];	/* for LOST and BAD */
-};
-
-/* A length for streams that never end on their own. */
-#define FLOW_FOREVER	(UINT64_MAX / 2)
-
-/* Connect n flows from src, each reading and holding after len bytes. */
-void	flows_open(struct flow *f, size_t n, const char *src, int port,
-	    uint64_t seed, uint64_t len);
-/*
- * Move data for up to ms, or until no flow has anything left to do; the
- * number of flows still on their way (open, neither at their end nor idle).
- */
-size_t	flows_pump(struct flow *f, size_t n, int ms);
-/* Pump until no flow is on its way; fails the test after timeout_ms. */
-void	flows_settle(struct flow *f, size_t n, int timeout_ms);
-/* Stop sending: each open flow holds once what it sent came back. */
-void	flows_finish(struct flow *f, size_t n);
-/* Flows in state st. */
-size_t	flows_count(const struct flow *f, size_t n, enum flow_state st);
-/* Open flows that reached their end (and hold). */
-size_t	flows_done(const struct flow *f, size_t n);
-/* Pump until no byte moves any more (non-readers stuck); bounded. */
-void	flows_stall(struct flow *f, size_t n, int timeout_ms);
-/* Fail the test if any flow is BAD, naming the first. */
-void	flows_none_bad(const struct flow *f, size_t n);
-/* Close every open flow (as planned: ENDED). */
-void	flows_close(struct flow *f, size_t n);
 
 /* ---- windows: probing while measuring the daemon ---- */
 
