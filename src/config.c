@@ -109,9 +109,13 @@ static const struct config_key keys[] = {
 	KEY(CFG_INT("udp_rate_table_size", ECHOD_DEFAULT_RATE_TABLE,
 	    CFGF_NONE), KEY_INT, OFF(udp_rate_table_size),
 	    ECHOD_MIN_RATE_TABLE, ECHOD_MAX_RATE_TABLE, false),
-	KEY(CFG_STR_LIST("allow", "{}", CFGF_NONE), KEY_CIDRS, OFF(allow),
+	/*
+	 * Empty by default: no default text, since libconfuse runs its lexer
+	 * over a list's default ("{}" too) in every cfg_init().
+	 */
+	KEY(CFG_STR_LIST("allow", NULL, CFGF_NONE), KEY_CIDRS, OFF(allow),
 	    0, ECHOD_MAX_ACL, false),
-	KEY(CFG_STR_LIST("deny", "{}", CFGF_NONE), KEY_CIDRS, OFF(deny),
+	KEY(CFG_STR_LIST("deny", NULL, CFGF_NONE), KEY_CIDRS, OFF(deny),
 	    0, ECHOD_MAX_ACL, false),
 };
 
