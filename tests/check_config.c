@@ -291,6 +291,69 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* A file of size bytes: newlines, then "port = 4242\n" at the very end. */
+static void
+write_sized(const char *path, size_t size)
+{
+	static const char last[] = "port = 4242\n";
+	char	*text;
+	FILE	*fp;
+
+	text = malloc(size);
+	ck_assert_ptr_nonnull(text);
+	memset(text, '\n', size);
+	memcpy(text + size - (sizeof(last) - 1), last, sizeof(last) - 1);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(text, 1, size, fp), size);
+	ck_assert_int_eq(fclose(fp), 0);
+	free(text);
+}
+
+/* The 1 MiB cap exactly: its last byte is read, one more is refused. */
+START_TEST(test_size_cap)
+{
+	char	 path[] = "/tmp/check_config_XXXXXX";
+	struct echod_config c;
+	int	 fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(close(fd), 0);
+	write_sized(path, 1048576);
+	ck_assert_msg(config_load(&c, path) == 0, "%s", logged());
+	ck_assert_int_eq(c.port, 4242);
+	config_free(&c);
+	write_sized(path, 1048576 + 1);
+	ck_assert_int_eq(config_load(&c, path), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_msg(strstr(logged(), ": larger than 1048576 bytes") !=
+	    NULL, "got '%s'", logged());
+	/* A small file is read whole too (its buffer is its size). */
+	write_sized(path, 12);
+	ck_assert_int_eq(config_load(&c, path), 0);
+	ck_assert_int_eq(c.port, 4242);
+	config_free(&c);
+	ck_assert_int_eq(unlink(path), 0);
+}
+END_TEST
+
+/*
+ * A regular file whose size stat(2) does not know (procfs says 0): the
+ * buffer grows, and everything is read.
+ */
+START_TEST(test_unsized_file)
+{
+	struct echod_config c;
+
+	ck_assert_int_eq(config_load(&c, "/proc/self/status"), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* Its first word whole ("Name:\t..."), not the 1 byte stat allowed. */
+	ck_assert_msg(strstr(logged(), "/proc/self/status:1: no such option "
+	    "'Name:'") != NULL, "got '%s'", logged());
+}
+END_TEST
+
 /* config_print() of c, as one string (static storage, one at a time). */
 static const char *
 printed(const struct echod_config *c)
@@ -425,6 +488,8 @@ config_suite(void)
 	tcase_add_test(tc, test_nothing_to_serve);
 	tcase_add_test(tc, test_file_line_and_name);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_size_cap);
+	tcase_add_test(tc, test_unsized_file);
 	tcase_add_test(tc, test_shipped_file_is_defaults);
 	tcase_add_test(tc, test_print_round_trip);
 	tcase_add_test(tc, test_sockets_differ);
