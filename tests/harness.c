@@ -654,19 +654,56 @@ proc_fd_count(pid_t pid)
 	return n;
 }
 
+long long
+proc_status(pid_t pid, const char *field)
+{
+	char	 path[64], line[256];
+	size_t	 len = strlen(field);
+	long long v = -1;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		harness_seterr("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, field, len) == 0 && line[len] == ':' &&
+		    sscanf(line + len + 1, "%lld", &v) == 1)
+			break;
+	fclose(fp);
+	if (v == -1)
+		harness_seterr("%s: no %s", path, field);
+	return v;
+}
+
 int
 proc_thread_count(pid_t pid)
 {
-	char	 path[64], line[256];
-	FILE	*fp;
-	int	 n = -1;
+	return (int)proc_status(pid, "Threads");
+}
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
+long long
+proc_cpu_ticks(pid_t pid)
+{
+	char	 path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE	*fp;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		harness_seterr("%s: %s", path, strerror(errno));
 		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
 	fclose(fp);
-	return n;
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
+	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+		harness_seterr("%s: cannot parse '%s'", path, buf);
+		return -1;
+	}
+	return (long long)(ut + st);
 }

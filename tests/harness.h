@@ -123,6 +123,10 @@ void	daemon_free(struct daemon *d);
 /* Descriptors and threads of a process, from /proc; -1 on error. */
 int	proc_fd_count(pid_t pid);
 int	proc_thread_count(pid_t pid);
+/* A number from /proc/pid/status ("VmRSS", "VmSize": in kB); -1. */
+long long proc_status(pid_t pid, const char *field);
+/* CPU time (utime + stime, in clock ticks) pid has used; -1. */
+long long proc_cpu_ticks(pid_t pid);
 
 /* ---- harness_net.c: ports and client sockets ---- */
 
@@ -145,6 +149,11 @@ int	tcp_connect(int family, int port);
 int	tcp_connect_src(const char *src, int port);
 /* A UDP socket bound to src:lport (0: any), connected to 127.0.0.1:port. */
 int	udp_connect_src(const char *src, int lport, int port);
+/*
+ * A UDP socket connected to 127.0.0.1:port from a free port below 1024
+ * (what udp_loop_guard drops; binding one needs root), or -1.
+ */
+int	udp_low_port(int port);
 /*
  * Send one UDP datagram with a forged source src:sport to dst:dport through
  * a raw socket (needs CAP_NET_RAW).  0, or -1.

@@ -319,6 +319,19 @@ fail:
 	return -1;
 }
 
+int
+udp_low_port(int port)
+{
+	int	 lport, fd;
+
+	for (lport = 1023; lport >= 900; lport--)
+		if ((fd = udp_connect_from(AF_INET, lport, port)) != -1)
+			return fd;
+	harness_seterr("cannot bind a UDP port in 900..1023: %s",
+	    strerror(errno));
+	return -1;
+}
+
 /* The Internet checksum of len bytes (RFC 1071). */
 static uint16_t
 inet_sum(const void *data, size_t len)
