@@ -2,9 +2,10 @@
 /*
  * The harness behind the end-to-end suites, process side: echod as a child
  * process (stderr and stdout in temp files, killed with the test), the temp
- * directory and configs, the error string, pseudo-random data and /proc
- * counts.  Test-only code: it keeps the test process single-threaded so
- * fork(2) stays simple.  Client sockets live in harness_net.c.
+ * directory and configs, the error string and pseudo-random data.
+ * Test-only code: it keeps the test process single-threaded so fork(2)
+ * stays simple.  Client sockets live in harness_net.c, /proc readers in
+ * harness_proc.c.
  */
 
 #include <sys/prctl.h>
@@ -634,76 +635,4 @@ int
 daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms)
 {
 	return daemon_wait_counter(d, "tcp_clients", n, timeout_ms);
-}
-
-int
-proc_fd_count(pid_t pid)
-{
-	struct dirent *de;
-	char	 path[64];
-	DIR	*dir;
-	int	 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((dir = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(dir)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
-}
-
-long long
-proc_status(pid_t pid, const char *field)
-{
-	char	 path[64], line[256];
-	size_t	 len = strlen(field);
-	long long v = -1;
-	FILE	*fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL) {
-		harness_seterr("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strncmp(line, field, len) == 0 && line[len] == ':' &&
-		    sscanf(line + len + 1, "%lld", &v) == 1)
-			break;
-	fclose(fp);
-	if (v == -1)
-		harness_seterr("%s: no %s", path, field);
-	return v;
-}
-
-int
-proc_thread_count(pid_t pid)
-{
-	return (int)proc_status(pid, "Threads");
-}
-
-long long
-proc_cpu_ticks(pid_t pid)
-{
-	char	 path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	FILE	*fp;
-	size_t	 n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL) {
-		harness_seterr("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	/* Fields 14 and 15, counted after the ")" that ends the name. */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
-	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-		harness_seterr("%s: cannot parse '%s'", path, buf);
-		return -1;
-	}
-	return (long long)(ut + st);
 }
