@@ -109,9 +109,13 @@ static const struct config_key keys[] = {
 	KEY(CFG_INT("udp_rate_table_size", ECHOD_DEFAULT_RATE_TABLE,
 	    CFGF_NONE), KEY_INT, OFF(udp_rate_table_size),
 	    ECHOD_MIN_RATE_TABLE, ECHOD_MAX_RATE_TABLE, false),
-	KEY(CFG_STR_LIST("allow", "{}", CFGF_NONE), KEY_CIDRS, OFF(allow),
+	/*
+	 * Empty by default: no default text, since libconfuse runs its lexer
+	 * over a list's default ("{}" too) in every cfg_init().
+	 */
+	KEY(CFG_STR_LIST("allow", NULL, CFGF_NONE), KEY_CIDRS, OFF(allow),
 	    0, ECHOD_MAX_ACL, false),
-	KEY(CFG_STR_LIST("deny", "{}", CFGF_NONE), KEY_CIDRS, OFF(deny),
+	KEY(CFG_STR_LIST("deny", NULL, CFGF_NONE), KEY_CIDRS, OFF(deny),
 	    0, ECHOD_MAX_ACL, false),
 };
 
@@ -529,18 +533,39 @@ file_type(mode_t mode)
 }
 
 /*
+ * Make room for more of a file being read: twice the room, up to one byte
+ * more than a config may have (which tells a file that is too large).
+ */
+static int
+grow(char **buf, size_t *room)
+{
+	size_t	 want = *room * 2 < CONFIG_MAX_BYTES + 1 ? *room * 2 :
+	    CONFIG_MAX_BYTES + 1;
+	char	*p;
+
+	if ((p = realloc(*buf, want + 1)) == NULL)
+		return -1;
+	*buf = p;
+	*room = want;
+	return 0;
+}
+
+/*
  * Read all of path (at most CONFIG_MAX_BYTES) into a new NUL-ended buffer.
  * Only a regular file: a fifo or a device could block the main loop for
  * ever, so it is opened O_NONBLOCK and refused after fstat(2), unread.
- * On failure errno is EINVAL when the bytes are not a config file (too
- * large), else the reason the file could not be read; logged either way.
+ * The buffer is the file's size and one byte (EOF is seen without a
+ * second buffer), grown only if the file grows while it is read: a load
+ * costs what the file holds, not the 1 MiB cap.  On failure errno is
+ * EINVAL when the bytes are not a config file (too large), else the
+ * reason the file could not be read; logged either way.
  */
 static char *
 read_file(const char *path, size_t *len)
 {
 	struct stat st;
 	char	*buf = NULL;
-	size_t	 n = 0;
+	size_t	 n = 0, room;
 	ssize_t	 r;
 	int	 fd, saved;
 
@@ -562,13 +587,19 @@ read_file(const char *path, size_t *len)
 		errno = EPERM;
 		goto out;
 	}
-	if ((buf = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
+	room = st.st_size < CONFIG_MAX_BYTES ? (size_t)st.st_size + 1 :
+	    CONFIG_MAX_BYTES + 1;
+	if ((buf = malloc(room + 1)) == NULL) {
 		log_err("cannot read %s", path);
 		goto out;
 	}
 	/* One byte more than allowed tells a file that is too large. */
-	while (S_ISREG(st.st_mode) && n < CONFIG_MAX_BYTES + 1) {
-		r = read(fd, buf + n, CONFIG_MAX_BYTES + 1 - n);
+	while (S_ISREG(st.st_mode) && n <= CONFIG_MAX_BYTES) {
+		if (n == room && grow(&buf, &room) == -1) {
+			log_err("cannot read %s", path);
+			goto fail;
+		}
+		r = read(fd, buf + n, room - n);
 		if (r == 0)
 			break;
 		if (r == -1) {

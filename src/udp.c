@@ -187,23 +187,12 @@ count_drop(struct udp_service *u, enum udp_verdict v,
 	};
 	char	 why[96];
 
-	switch (v) {
-	case UDP_DROP_LOOP:
-		counter_add(&u->ctr, CTR_UDP_DROPPED_LOOP_GUARD, 1);
-		counter_add(&u->ctr, (enum counter_id)(CTR_UDP_LOOP_FIRST +
-		    rule - 1), 1);
+	udp_policy_count(&u->ctr, v, rule);
+	if (v == UDP_DROP_LOOP)
 		snprintf(why, sizeof(why), "%s (%s)", what[v],
 		    loopguard_name(rule));
-		break;
-	case UDP_DROP_ACL:
-		counter_add(&u->ctr, CTR_UDP_DROPPED_ACL, 1);
+	else
 		snprintf(why, sizeof(why), "%s", what[v]);
-		break;
-	default:
-		counter_add(&u->ctr, CTR_UDP_DROPPED_RATE_LIMIT, 1);
-		snprintf(why, sizeof(why), "%s", what[UDP_DROP_RATE]);
-		break;
-	}
 	udp_drop(&u->drop_rl[v], peer, why);
 }
 

@@ -7,6 +7,7 @@
  */
 
 #include "echod/acl.h"
+#include "echod/counters.h"
 #include "echod/ratelimit.h"
 #include "echod/source.h"
 #include "echod/udp_policy.h"
@@ -39,4 +40,27 @@ udp_policy_check(const struct udp_policy *p, const struct sockaddr *src,
 			return UDP_DROP_RATE;
 	}
 	return UDP_PASS;
+}
+
+void
+udp_policy_count(struct counter_shard *shard, enum udp_verdict v,
+    enum loopguard_verdict rule)
+{
+	switch (v) {
+	case UDP_PASS:
+		break;
+	case UDP_DROP_LOOP:
+		counter_add(shard, CTR_UDP_DROPPED_LOOP_GUARD, 1);
+		/* Rule 1 is the first per-rule row; OK has none. */
+		if (rule > LOOPGUARD_OK && rule < LOOPGUARD_NVERDICTS)
+			counter_add(shard, (enum counter_id)(CTR_UDP_LOOP_FIRST +
+			    rule - 1), 1);
+		break;
+	case UDP_DROP_ACL:
+		counter_add(shard, CTR_UDP_DROPPED_ACL, 1);
+		break;
+	case UDP_DROP_RATE:
+		counter_add(shard, CTR_UDP_DROPPED_RATE_LIMIT, 1);
+		break;
+	}
 }

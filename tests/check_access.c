@@ -18,23 +18,6 @@
 #include "harness.h"
 #include "harness_check.h"
 
-/* TCP and UDP from src are both served. */
-static void
-served(struct daemon *d, const char *src)
-{
-	int	 fd = tcp_connect_src(src, d->port), u;
-
-	ck_assert_msg(fd != -1, "%s", harness_error());
-	ck_assert_msg(tcp_echo(fd, "tcp", 3) == 0, "tcp from %s refused: %s",
-	    src, harness_error());
-	close(fd);
-	u = udp_connect_src(src, 0, d->port);
-	ck_assert_msg(u != -1, "%s", harness_error());
-	ck_assert_msg(udp_echo(u, "udp", 3) == 0, "udp from %s dropped: %s",
-	    src, harness_error());
-	close(u);
-}
-
 /* TCP from src is closed at once, a datagram from src gets no answer. */
 static void
 refused(struct daemon *d, const char *src)
@@ -65,8 +48,8 @@ START_TEST(test_deny)
 
 	start(&d, "deny = {\"127.0.0.2\"}\n");
 	refused(&d, "127.0.0.2");
-	served(&d, "127.0.0.1");
-	served(&d, "127.0.0.3");
+	serving_from(&d, "127.0.0.1", "allow/deny");
+	serving_from(&d, "127.0.0.3", "allow/deny");
 	stop_ok(&d, SIGTERM);
 }
 END_TEST
@@ -76,8 +59,8 @@ START_TEST(test_allow_refuses_the_rest)
 	struct daemon d = DAEMON_INIT;
 
 	start(&d, "allow = {\"127.0.0.1\", \"127.0.1.0/24\"}\n");
-	served(&d, "127.0.0.1");
-	served(&d, "127.0.1.9");
+	serving_from(&d, "127.0.0.1", "allow/deny");
+	serving_from(&d, "127.0.1.9", "allow/deny");
 	refused(&d, "127.0.0.3");
 	stop_ok(&d, SIGTERM);
 }
@@ -91,8 +74,8 @@ START_TEST(test_longest_prefix_wins)
 	start(&d, "allow = {\"127.0.0.0/8\", \"127.0.0.2\"}\n"
 	    "deny = {\"127.0.0.0/24\", \"127.0.0.1/32\", \"127.0.0.1\"}\n"
 	    "allow += {\"127.0.0.1/32\"}\n");
-	served(&d, "127.0.0.2");
-	served(&d, "127.0.5.5");
+	serving_from(&d, "127.0.0.2", "allow/deny");
+	serving_from(&d, "127.0.5.5", "allow/deny");
 	refused(&d, "127.0.0.3");
 	/* 127.0.0.1/32 is both allowed and denied: deny wins. */
 	refused(&d, "127.0.0.1");
@@ -106,7 +89,7 @@ START_TEST(test_reload_applies_at_once)
 	char	 want[4200];
 
 	start(&d, "");
-	served(&d, "127.0.0.2");
+	serving_from(&d, "127.0.0.2", "allow/deny");
 	reload(&d, "applied", d.port, CONF_LOCAL "deny = {\"127.0.0.2\"}\n");
 	refused(&d, "127.0.0.2");
 	/* A bad CIDR: file:line, and the list in force stays. */
@@ -116,9 +99,9 @@ START_TEST(test_reload_applies_at_once)
 	ck_assert_msg(strstr(daemon_log(&d), want) != NULL, "no '%s' in %s",
 	    want, daemon_log_tail(&d));
 	refused(&d, "127.0.0.2");
-	served(&d, "127.0.0.3");
+	serving_from(&d, "127.0.0.3", "allow/deny");
 	reload(&d, "applied", d.port, CONF_LOCAL);
-	served(&d, "127.0.0.2");
+	serving_from(&d, "127.0.0.2", "allow/deny");
 	stop_ok(&d, SIGTERM);
 }
 END_TEST
@@ -141,7 +124,7 @@ START_TEST(test_ten_thousand_entries)
 	ck_assert_msg(daemon_start(&d, 2, "%s%s", CONF_LOCAL, conf) == 0,
 	    "%s", harness_error());
 	refused(&d, "127.0.0.9");
-	served(&d, "127.0.0.8");
+	serving_from(&d, "127.0.0.8", "allow/deny");
 	stop_ok(&d, SIGTERM);
 }
 END_TEST

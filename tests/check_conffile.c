@@ -48,11 +48,7 @@ check_file(struct daemon *d, const char *path)
 static void
 assert_logged(struct daemon *d, const char *path, const char *suffix)
 {
-	char	 want[PATH_MAX + 128];
-
-	snprintf(want, sizeof(want), "%s%s", path, suffix);
-	ck_assert_msg(strstr(daemon_log(d), want) != NULL,
-	    "expected '%s' in stderr:\n%s", want, daemon_log(d));
+	log_has(d, "%s%s", path, suffix);
 }
 
 START_TEST(test_fifo_refused_unread)

@@ -15,36 +15,8 @@
 #include "echod/config.h"
 #include "echod/log.h"
 
+#include "logcap.h"
 #include "suite.h"
-
-static FILE	*log_fp;
-
-static void
-capture_log(void)
-{
-	log_fp = tmpfile();
-	ck_assert_ptr_nonnull(log_fp);
-	log_init(log_fp, LOG_LEVEL_INFO);
-}
-
-static void
-release_log(void)
-{
-	fclose(log_fp);
-}
-
-/* Everything logged so far, as one string (static storage). */
-static const char *
-logged(void)
-{
-	static char buf[8192];
-	size_t	 n;
-
-	rewind(log_fp);
-	n = fread(buf, 1, sizeof(buf) - 1, log_fp);
-	buf[n] = '\0';
-	return buf;
-}
 
 /* Parse text; expect failure and a message containing want. */
 static void
@@ -55,8 +27,7 @@ assert_rejected(const char *text, const char *want)
 	memset(&c, 0x5a, sizeof(c));
 	ck_assert_msg(config_load_buf(&c, text) == -1,
 	    "accepted: %s", text);
-	ck_assert_msg(strstr(logged(), want) != NULL,
-	    "for '%s' expected '%s' in log, got '%s'", text, want, logged());
+	logcap_has("%s", want);
 	/* A failed load leaves the caller's config untouched. */
 	ck_assert_int_eq(c.port, 0x5a5a5a5a);
 }
@@ -65,7 +36,7 @@ static void
 assert_accepted(const char *text, struct echod_config *c)
 {
 	ck_assert_msg(config_load_buf(c, text) == 0, "rejected '%s': %s",
-	    text, logged());
+	    text, logcap_text());
 }
 
 START_TEST(test_defaults_contract)
@@ -263,7 +234,7 @@ START_TEST(test_file_line_and_name)
 	ck_assert_int_eq(config_load(&c, path), -1);
 	snprintf(want, sizeof(want), "%s:4: max_clients 0 out of range",
 	    path);
-	ck_assert_msg(strstr(logged(), want) != NULL, "got '%s'", logged());
+	logcap_has("%s", want);
 	unlink(path);
 }
 END_TEST
@@ -274,20 +245,79 @@ START_TEST(test_missing_file)
 
 	ck_assert_int_eq(config_load(&c, "/nonexistent/echod.conf"), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_msg(strstr(logged(), "cannot read /nonexistent/echod.conf: "
-	    "No such file or directory") != NULL, "got '%s'", logged());
+	logcap_has("cannot read /nonexistent/echod.conf: No such file or "
+	    "directory");
 	ck_assert_int_eq(config_load(&c, "/tmp"), -1);
 	ck_assert_int_ne(errno, EINVAL);
-	ck_assert_msg(strstr(logged(), "cannot read /tmp: a directory, not a "
-	    "regular file") != NULL, "got '%s'", logged());
+	logcap_has("cannot read /tmp: a directory, not a regular file");
 	/* A device is refused unread: it could block or never end. */
 	ck_assert_int_eq(config_load(&c, "/dev/zero"), -1);
 	ck_assert_int_ne(errno, EINVAL);
-	ck_assert_msg(strstr(logged(), "cannot read /dev/zero: a device, not "
-	    "a regular file") != NULL, "got '%s'", logged());
+	logcap_has("cannot read /dev/zero: a device, not a regular file");
 	/* /dev/null reads as an empty file: the defaults. */
 	ck_assert_int_eq(config_load(&c, "/dev/null"), 0);
 	ck_assert_int_eq(c.port, 7);
+}
+END_TEST
+
+/* A file of size bytes: newlines, then "port = 4242\n" at the very end. */
+static void
+write_sized(const char *path, size_t size)
+{
+	static const char last[] = "port = 4242\n";
+	char	*text;
+	FILE	*fp;
+
+	text = malloc(size);
+	ck_assert_ptr_nonnull(text);
+	memset(text, '\n', size);
+	memcpy(text + size - (sizeof(last) - 1), last, sizeof(last) - 1);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(text, 1, size, fp), size);
+	ck_assert_int_eq(fclose(fp), 0);
+	free(text);
+}
+
+/* The 1 MiB cap exactly: its last byte is read, one more is refused. */
+START_TEST(test_size_cap)
+{
+	char	 path[] = "/tmp/check_config_XXXXXX";
+	struct echod_config c;
+	int	 fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(close(fd), 0);
+	write_sized(path, 1048576);
+	ck_assert_msg(config_load(&c, path) == 0, "%s", logcap_text());
+	ck_assert_int_eq(c.port, 4242);
+	config_free(&c);
+	write_sized(path, 1048576 + 1);
+	ck_assert_int_eq(config_load(&c, path), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	logcap_has(": larger than 1048576 bytes");
+	/* A small file is read whole too (its buffer is its size). */
+	write_sized(path, 12);
+	ck_assert_int_eq(config_load(&c, path), 0);
+	ck_assert_int_eq(c.port, 4242);
+	config_free(&c);
+	ck_assert_int_eq(unlink(path), 0);
+}
+END_TEST
+
+/*
+ * A regular file whose size stat(2) does not know (procfs says 0): the
+ * buffer grows, and everything is read.
+ */
+START_TEST(test_unsized_file)
+{
+	struct echod_config c;
+
+	ck_assert_int_eq(config_load(&c, "/proc/self/status"), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* Its first word whole ("Name:\t..."), not the 1 byte stat allowed. */
+	logcap_has("/proc/self/status:1: no such option 'Name:'");
 }
 END_TEST
 
@@ -409,7 +439,7 @@ config_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("load");
-	tcase_add_checked_fixture(tc, capture_log, release_log);
+	tcase_add_checked_fixture(tc, logcap_start, logcap_stop);
 	tcase_add_test(tc, test_defaults_contract);
 	tcase_add_test(tc, test_all_keys_set);
 	tcase_add_loop_test(tc, test_int_boundaries, 0,
@@ -425,6 +455,8 @@ config_suite(void)
 	tcase_add_test(tc, test_nothing_to_serve);
 	tcase_add_test(tc, test_file_line_and_name);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_size_cap);
+	tcase_add_test(tc, test_unsized_file);
 	tcase_add_test(tc, test_shipped_file_is_defaults);
 	tcase_add_test(tc, test_print_round_trip);
 	tcase_add_test(tc, test_sockets_differ);

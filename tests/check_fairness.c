@@ -107,8 +107,7 @@ fair_share_case(int hold, int extra)
 		fds[i] = client_from("127.0.0.1", d.port);
 		echo_ok(fds[i], "h", 1);
 	}
-	ck_assert_msg(daemon_wait_clients(&d, (unsigned)hold, HARNESS_IO_MS) ==
-	    0, "%s", harness_error());
+	clients_ok(&d, (unsigned)hold);
 	/* Idle hogs: every thread back in recv(), where fair share looks. */
 	nanosleep(&gap, NULL);
 	/* Over the limit, the heaviest source's newcomers are refused. */
@@ -201,8 +200,7 @@ START_TEST(test_max_clients_per_source)
 	ck_assert_uint_eq(counter_ok(&d, "tcp_refused_per_source"), 1);
 	/* A slot given back is a slot to take again. */
 	close(fd[0]);
-	ck_assert_msg(daemon_wait_clients(&d, 3, HARNESS_IO_MS) == 0, "%s",
-	    harness_error());
+	clients_ok(&d, 3);
 	fd[0] = client_from("127.0.0.1", d.port);
 	echo_ok(fd[0], "y", 1);
 	for (i = 0; i < 3; i++)

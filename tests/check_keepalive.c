@@ -52,8 +52,7 @@ START_TEST(test_reload_reaches_connected_clients)
 	fd = connect_ok(&d, AF_INET);
 	echo_ok(fd, "here", 4);
 	vanish(fd);
-	ck_assert_msg(daemon_wait_clients(&d, 1, HARNESS_IO_MS) == 0, "%s",
-	    harness_error());
+	clients_ok(&d, 1);
 	reload(&d, "applied", d.port, CONF_LOCAL "tcp_keepalive = 1\n");
 	ck_assert_msg(daemon_wait_clients(&d, 0, 5000) == 0,
 	    "keepalive did not reach the connected client: %s",

@@ -14,6 +14,7 @@
 
 #include "echod/loopguard.h"
 
+#include "ipaddr_text.h"
 #include "suite.h"
 
 #define SELF_PORT	7777
@@ -33,22 +34,8 @@ static enum loopguard_verdict
 verdict(const char *text, int port, int sock_family, bool on_loopback)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
+	socklen_t len = sockaddr_from_text(text, port, &ss);
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		len = sizeof(*sin);
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, text, &sin6->sin6_addr),
-		    1);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		len = sizeof(*sin6);
-	}
 	if (sock_family == 0)
 		sock_family = ss.ss_family;
 	return loopguard_check(&lg, (struct sockaddr *)&ss, len, sock_family,

@@ -54,8 +54,7 @@ max_clients_1(struct daemon *d)
 	    "a second client was admitted: max_clients is no longer 1");
 	close(a);
 	close(b);
-	ck_assert_msg(daemon_wait_clients(d, 0, HARNESS_IO_MS) == 0, "%s",
-	    harness_error());
+	clients_ok(d, 0);
 }
 
 static void
@@ -98,39 +97,25 @@ debug_level(struct daemon *d)
 	close(a);
 }
 
-/* A port below 1024 to send from, or fail: the suite runs as root. */
-static int
-low_port_socket(int port)
-{
-	int	 lport, fd;
-
-	for (lport = 1023; lport >= 900; lport--)
-		if ((fd = udp_connect_from(AF_INET, lport, port)) != -1)
-			return fd;
-	ck_abort_msg("cannot bind a UDP port below 1024: %s", harness_error());
-	return -1;
-}
-
 static void
 loop_guard_on(struct daemon *d)
 {
 	static unsigned char buf[64];
 	unsigned long long before, after;
-	int	 low = low_port_socket(d->port), fd;
+	int	 low = udp_low_port(d->port), fd;
 	ssize_t	 n;
 
-	ck_assert_int_eq(daemon_counter(d, "udp_dropped_loop_guard", &before),
-	    0);
-	fd = udp_connect(AF_INET, d->port);
-	ck_assert_msg(fd != -1, "%s", harness_error());
+	/* The suite runs as root (main() skips it otherwise). */
+	ck_assert_msg(low != -1, "%s", harness_error());
+	before = counter_ok(d, "udp_dropped_loop_guard");
+	fd = udp_connect_ok(d, AF_INET);
 	ck_assert_int_eq(send(low, "loop?", 5, 0), 5);
 	/* Served in arrival order: once this is back, the other was seen. */
 	udp_echo_ok(fd, "normal", 6);
 	n = udp_recv(low, buf, sizeof(buf), 100);
 	ck_assert_msg(n == -1, "a datagram from a port below 1024 was "
 	    "answered: udp_loop_guard is no longer true");
-	ck_assert_int_eq(daemon_counter(d, "udp_dropped_loop_guard", &after),
-	    0);
+	after = counter_ok(d, "udp_dropped_loop_guard");
 	ck_assert_uint_eq(after, before + 1);
 	close(low);
 	close(fd);
@@ -148,9 +133,7 @@ tcp_served(struct daemon *d)
 static void
 udp_served(struct daemon *d)
 {
-	int	 u = udp_connect(AF_INET, d->port);
-
-	ck_assert_msg(u != -1, "%s", harness_error());
+	int	 u = udp_connect_ok(d, AF_INET);
 	udp_echo_ok(u, "udp", 3);
 	close(u);
 }
@@ -159,8 +142,7 @@ udp_served(struct daemon *d)
 static void
 port_kept(struct daemon *d)
 {
-	tcp_served(d);
-	udp_served(d);
+	still_serving(d, "a rejected port change");
 }
 
 /* A fresh source each call, so state from an earlier probe never counts. */
@@ -247,8 +229,7 @@ fair_share_on(struct daemon *d)
 	    "fair_share is no longer on");
 	close(hog);
 	close(nc);
-	ck_assert_msg(daemon_wait_clients(d, 0, HARNESS_IO_MS) == 0, "%s",
-	    harness_error());
+	clients_ok(d, 0);
 }
 
 static const struct key_case keys[] = {
@@ -295,7 +276,6 @@ START_TEST(test_rejected_reload_keeps_value)
 	struct daemon d = DAEMON_INIT;
 	char	 body[512], other[64];
 	int	 newport = harness_free_port(false), n;
-	unsigned long long v;
 
 	ck_assert_msg(newport > 0, "%s", harness_error());
 	start(&d, k->before);
@@ -319,12 +299,12 @@ START_TEST(test_rejected_reload_keeps_value)
 	    "a rejected file was applied: %s", daemon_log_tail(&d));
 	k->in_force(&d);
 	if (k->after == NULL)
-		ck_assert_msg(tcp_connect(AF_INET, newport) == -1,
-		    "the new port of a rejected file is served");
-	ck_assert_int_eq(daemon_counter(&d, "reloads_failed", &v), 0);
-	ck_assert_uint_eq(v, 1);
-	ck_assert_int_eq(daemon_counter(&d, "reloads", &v), 0);
-	ck_assert_uint_eq(v, 0);
+		ck_assert_msg(tcp_connect(AF_INET, newport) == -1 &&
+		    errno == ECONNREFUSED,
+		    "the new port of a rejected file is served: %s",
+		    harness_error());
+	ck_assert_uint_eq(counter_ok(&d, "reloads_failed"), 1);
+	ck_assert_uint_eq(counter_ok(&d, "reloads"), 0);
 	stop_ok(&d, SIGTERM);
 }
 END_TEST
@@ -353,24 +333,19 @@ END_TEST
 START_TEST(test_emfile_is_not_invalid)
 {
 	struct daemon d = DAEMON_INIT;
-	struct rlimit rl, old;
 	int	 fds;
 
 	start(&d, "");
 	fds = proc_fd_count(d.pid);
 	ck_assert_int_gt(fds, 0);
 	/* Every descriptor it may have is in use: open(2) fails. */
-	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old), 0);
-	rl.rlim_cur = (rlim_t)fds;
-	rl.rlim_max = old.rlim_max;
-	ck_assert_msg(prlimit(d.pid, RLIMIT_NOFILE, &rl, NULL) == 0, "%s",
-	    strerror(errno));
+	limit_ok(d.pid, RLIMIT_NOFILE, (rlim_t)fds);
 	reload(&d, "reload: cannot read", d.port, CONF_LOCAL
 	    "max_clients = 7\n");
 	ck_assert_msg(strstr(daemon_log(&d), "Too many open files") != NULL &&
 	    strstr(daemon_log(&d), "is invalid") == NULL, "%s",
 	    daemon_log_tail(&d));
-	ck_assert_int_eq(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL), 0);
+	limit_ok(d.pid, RLIMIT_NOFILE, RLIM_INFINITY);
 	/* With descriptors back, the same file applies. */
 	reload(&d, "applied (max_clients 7", d.port, CONF_LOCAL
 	    "max_clients = 7\n");

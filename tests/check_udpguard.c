@@ -124,30 +124,12 @@ START_TEST(test_rate_limit_cuts_one_source)
 }
 END_TEST
 
-/* VmRSS of pid in KiB, or -1. */
-static long
-rss_kib(pid_t pid)
-{
-	char	 path[64], line[256];
-	long	 kib = -1;
-	FILE	*fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	fclose(fp);
-	return kib;
-}
-
 /* 60,000 forged sources cannot grow the rate-limit state. */
 START_TEST(test_spoofed_flood_fixed_memory)
 {
 	struct daemon d = DAEMON_INIT;
 	char	 src[32];
-	long	 before, after;
+	long long before, after;
 	int	 i;
 
 	start(&d, "");
@@ -156,7 +138,8 @@ START_TEST(test_spoofed_flood_fixed_memory)
 	    "w", 1), 0);
 	ck_assert_msg(daemon_wait_counter(&d, "udp_datagrams_in", 1,
 	    HARNESS_IO_MS) == 0, "%s", harness_error());
-	before = rss_kib(d.pid);
+	before = proc_status(d.pid, "VmRSS");
+	ck_assert_msg(before > 0, "%s", harness_error());
 	for (i = 0; i < 60000; i++) {
 		snprintf(src, sizeof(src), "127.%d.%d.%d", 1 + i / 65536 % 200,
 		    i / 256 % 256, i % 256);
@@ -166,14 +149,15 @@ START_TEST(test_spoofed_flood_fixed_memory)
 	ck_assert_msg(daemon_wait_counter(&d, "udp_datagrams_in", 60001,
 	    30000) == 0 || counter_ok(&d, "udp_datagrams_in") > 30000, "%s",
 	    harness_error());
-	after = rss_kib(d.pid);
+	after = proc_status(d.pid, "VmRSS");
+	ck_assert_msg(after > 0, "%s", harness_error());
 	/*
 	 * The table (65,536 entries, 2,752,600 bytes) was allocated whole
 	 * at start: growth stays below its size, even where a sanitizer's
 	 * shadow pages come in as the flood touches it.
 	 */
-	ck_assert_msg(after - before < 2752600 / 1024, "RSS grew from %ld to "
-	    "%ld KiB", before, after);
+	ck_assert_msg(after - before < 2752600 / 1024, "RSS grew from %lld to "
+	    "%lld KiB", before, after);
 	stop_ok(&d, SIGTERM);
 }
 END_TEST

@@ -2,9 +2,10 @@
 /*
  * The harness behind the end-to-end suites, process side: echod as a child
  * process (stderr and stdout in temp files, killed with the test), the temp
- * directory and configs, the error string, pseudo-random data and /proc
- * counts.  Test-only code: it keeps the test process single-threaded so
- * fork(2) stays simple.  Client sockets live in harness_net.c.
+ * directory and configs, the error string and pseudo-random data.
+ * Test-only code: it keeps the test process single-threaded so fork(2)
+ * stays simple.  Client sockets live in harness_net.c, /proc readers in
+ * harness_proc.c.
  */
 
 #include <sys/prctl.h>
@@ -638,39 +639,4 @@ int
 daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms)
 {
 	return daemon_wait_counter(d, "tcp_clients", n, timeout_ms);
-}
-
-int
-proc_fd_count(pid_t pid)
-{
-	struct dirent *de;
-	char	 path[64];
-	DIR	*dir;
-	int	 n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((dir = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(dir)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
-}
-
-int
-proc_thread_count(pid_t pid)
-{
-	char	 path[64], line[256];
-	FILE	*fp;
-	int	 n = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(fp);
-	return n;
 }

@@ -123,10 +123,6 @@ bool	daemon_alive(struct daemon *d);
 int	daemon_signal(struct daemon *d, int sig);
 /* SIGKILL and reap if still running; free the buffers. */
 void	daemon_free(struct daemon *d);
-/* Descriptors and threads of a process, from /proc; -1 on error. */
-int	proc_fd_count(pid_t pid);
-int	proc_thread_count(pid_t pid);
-
 /* ---- harness_net.c: ports and client sockets ---- */
 
 /*
@@ -149,6 +145,11 @@ int	tcp_connect_src(const char *src, int port);
 /* A UDP socket bound to src:lport (0: any), connected to 127.0.0.1:port. */
 int	udp_connect_src(const char *src, int lport, int port);
 /*
+ * A UDP socket connected to 127.0.0.1:port from a free port below 1024
+ * (what udp_loop_guard drops; binding one needs root), or -1.
+ */
+int	udp_low_port(int port);
+/*
  * Send one UDP datagram with a forged source src:sport to dst:dport through
  * a raw socket (needs CAP_NET_RAW).  0, or -1.
  */
@@ -156,15 +157,6 @@ int	udp_spoof(const char *src, int sport, const char *dst, int dport,
 	    const void *payload, size_t len);
 /* A socket of type bound (and listening, for TCP) on the loopback. */
 int	harness_occupy(int family, int type, int port);
-/* Sockets on local TCP port in state st (6: TIME_WAIT), from /proc. */
-int	harness_tcp_state_count(int port, int st);
-/*
- * The kernel timer of the server's end of IPv4 client socket fd, from
- * /proc/net/tcp: timer 2 is keepalive, when its expiry in clock ticks
- * (USER_HZ).  0, or -1.
- */
-int	harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
-	    unsigned long *when);
 /* Abortive close: SO_LINGER 0, so the peer gets a reset. */
 void	tcp_reset(int fd);
 /* True when TCP_REPAIR works here (it needs CAP_NET_ADMIN). */
@@ -196,6 +188,26 @@ int	udp_echo_wait(int fd, const void *buf, size_t len, int timeout_ms);
 int	udp_echo_retry(int fd, const void *buf, size_t len, int tries);
 /* Receive one datagram into buf (size 64 KiB); its length, or -1. */
 ssize_t	udp_recv(int fd, void *buf, size_t size, int timeout_ms);
+
+/* ---- harness_proc.c: what /proc says ---- */
+
+/* Descriptors and threads of a process, from /proc; -1 on error. */
+int	proc_fd_count(pid_t pid);
+int	proc_thread_count(pid_t pid);
+/* A number from /proc/pid/status ("VmRSS", "VmSize": in kB); -1. */
+long long proc_status(pid_t pid, const char *field);
+/* CPU time (utime + stime, in clock ticks) pid has used; -1. */
+long long proc_cpu_ticks(pid_t pid);
+
+/* Sockets on local TCP port in state st (6: TIME_WAIT), from /proc. */
+int	harness_tcp_state_count(int port, int st);
+/*
+ * The kernel timer of the server's end of IPv4 client socket fd, from
+ * /proc/net/tcp: timer 2 is keepalive, when its expiry in clock ticks
+ * (USER_HZ).  0, or -1.
+ */
+int	harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
+	    unsigned long *when);
 
 /*
  * Many TCP clients at once, driven by one poll(2) loop: each sends data

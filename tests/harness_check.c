@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Check assertions over harness.c shared by the end-to-end suites
- * (check_daemon, check_notify, check_server): start, talk to and stop the
- * real echod, failing the test with what was expected and what happened.
+ * Check assertions over harness.c shared by the end-to-end suites: start,
+ * talk to and stop the real echod, read its counters and its log, and
+ * fail the test with what was expected and what happened.
  */
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -35,6 +39,15 @@ connect_ok(struct daemon *d, int family)
 	return fd;
 }
 
+int
+udp_connect_ok(struct daemon *d, int family)
+{
+	int	 fd = udp_connect(family, d->port);
+
+	ck_assert_msg(fd != -1, "%s", harness_error());
+	return fd;
+}
+
 void
 echo_ok(int fd, const void *buf, size_t len)
 {
@@ -54,6 +67,86 @@ counter_ok(struct daemon *d, const char *name)
 
 	ck_assert_msg(daemon_counter(d, name, &v) == 0, "%s", harness_error());
 	return v;
+}
+
+void
+clients_ok(struct daemon *d, unsigned n)
+{
+	ck_assert_msg(daemon_wait_clients(d, n, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
+}
+
+void
+log_has(struct daemon *d, const char *fmt, ...)
+{
+	char	 want[4096];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(strstr(daemon_log(d), want) != NULL,
+	    "expected '%s' in stderr:\n%s", want, daemon_log_tail(d));
+}
+
+void
+serving_from(struct daemon *d, const char *src, const char *after)
+{
+	int	 fd;
+
+	ck_assert_msg(daemon_alive(d), "echod died after %s (exit %d):\n%s",
+	    after, daemon_exit_code(d), daemon_log_tail(d));
+	fd = tcp_connect_src(src, d->port);
+	ck_assert_msg(fd != -1, "after %s: %s", after, harness_error());
+	ck_assert_msg(tcp_echo(fd, "still here\n", 11) == 0, "after %s: tcp "
+	    "from %s: %s", after, src, harness_error());
+	close(fd);
+	fd = udp_connect_src(src, 0, d->port);
+	ck_assert_msg(fd != -1, "after %s: %s", after, harness_error());
+	/* After a flood the socket may still be full: UDP may drop. */
+	ck_assert_msg(udp_echo_retry(fd, "ping", 4, 20) == 0, "after %s: "
+	    "udp from %s: %s", after, src, harness_error());
+	close(fd);
+}
+
+void
+still_serving(struct daemon *d, const char *after)
+{
+	serving_from(d, "127.0.0.1", after);
+}
+
+unsigned char *
+random_buf(size_t len, uint64_t seed)
+{
+	unsigned char *buf = malloc(len);
+
+	ck_assert_msg(buf != NULL, "malloc %zu", len);
+	harness_fill(buf, len, seed);
+	return buf;
+}
+
+void
+echo_jobs_ok(struct echo_job *jobs, size_t n, int timeout_ms)
+{
+	size_t	 failed, i;
+
+	failed = echo_run(jobs, n, timeout_ms);
+	for (i = 0; failed > 0 && !jobs[i].failed; i++)
+		;
+	ck_assert_msg(failed == 0, "%zu of %zu clients failed; client %zu "
+	    "(%zu bytes): %s", failed, n, i, failed > 0 ? jobs[i].len : 0,
+	    failed > 0 ? jobs[i].why : "");
+}
+
+void
+limit_ok(pid_t pid, int resource, rlim_t soft)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(prlimit(pid, resource, NULL, &rl), 0);
+	rl.rlim_cur = soft == RLIM_INFINITY ? rl.rlim_max : soft;
+	ck_assert_msg(prlimit(pid, resource, &rl, NULL) == 0, "prlimit: %s",
+	    strerror(errno));
 }
 
 void
@@ -102,19 +195,6 @@ tcase_new(Suite *s, const char *name, double timeout)
 	tcase_set_timeout(tc, timeout);
 	suite_add_tcase(s, tc);
 	return tc;
-}
-
-int
-harness_skip(const char *prog, const char *why)
-{
-	const char *req = getenv("ECHOD_TEST");
-
-	if (req != NULL && strcmp(req, "require") == 0) {
-		printf("%s: FAIL: required but cannot run: %s\n", prog, why);
-		return EXIT_FAILURE;
-	}
-	printf("%s: SKIPPED: %s\n", prog, why);
-	return HARNESS_SKIP;
 }
 
 int

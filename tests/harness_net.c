@@ -142,66 +142,6 @@ harness_occupy(int family, int type, int port)
 	return fd;
 }
 
-int
-harness_tcp_state_count(int port, int st)
-{
-	static const char *const tables[] = { "/proc/net/tcp",
-	    "/proc/net/tcp6" };
-	char	 line[512], local[64];
-	unsigned lport, state;
-	size_t	 i;
-	FILE	*fp;
-	int	 n = 0;
-
-	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if ((fp = fopen(tables[i], "r")) == NULL)
-			continue;
-		/* "  sl  local_address rem_address   st ...": hex fields. */
-		while (fgets(line, sizeof(line), fp) != NULL)
-			if (sscanf(line, " %*u: %63s %*s %x", local,
-			    &state) == 2 && strchr(local, ':') != NULL &&
-			    sscanf(strchr(local, ':') + 1, "%x", &lport) == 1 &&
-			    (int)lport == port && (int)state == st)
-				n++;
-		fclose(fp);
-	}
-	return n;
-}
-
-int
-harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
-    unsigned long *when)
-{
-	struct sockaddr_in sin = { .sin_port = 0 };
-	socklen_t len = sizeof(sin);
-	char	 line[512];
-	unsigned lport, rport, tr;
-	unsigned long tm;
-	FILE	*fp;
-	int	 found = -1;
-
-	/* The server's end: local port server_port, remote our port. */
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
-	    (fp = fopen("/proc/net/tcp", "r")) == NULL) {
-		harness_seterr("/proc/net/tcp: %s", strerror(errno));
-		return -1;
-	}
-	while (found == -1 && fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, " %*u: %*8x:%x %*8x:%x %*x %*x:%*x %x:%lx",
-		    &lport, &rport, &tr, &tm) == 4 &&
-		    (int)lport == server_port &&
-		    rport == ntohs(sin.sin_port)) {
-			*timer = tr;
-			*when = tm;
-			found = 0;
-		}
-	fclose(fp);
-	if (found == -1)
-		harness_seterr("no server socket for this client in "
-		    "/proc/net/tcp");
-	return found;
-}
-
 /* poll(2) one descriptor until deadline: revents, 0 on timeout, -1. */
 static int
 wait_fd(int fd, short events, long long deadline)
@@ -317,6 +257,19 @@ udp_connect_src(const char *src, int lport, int port)
 	return fd;
 fail:
 	close(fd);
+	return -1;
+}
+
+int
+udp_low_port(int port)
+{
+	int	 lport, fd;
+
+	for (lport = 1023; lport >= 900; lport--)
+		if ((fd = udp_connect_from(AF_INET, lport, port)) != -1)
+			return fd;
+	harness_seterr("cannot bind a UDP port in 900..1023: %s",
+	    strerror(errno));
 	return -1;
 }
 

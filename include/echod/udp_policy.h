@@ -9,6 +9,7 @@
 #include "echod/loopguard.h"
 
 struct acl;
+struct counter_shard;
 struct ratelimit;
 
 /*
@@ -43,5 +44,13 @@ enum udp_verdict {
 enum udp_verdict udp_policy_check(const struct udp_policy *p,
 	    const struct sockaddr *src, socklen_t len, int sock_family,
 	    bool on_loopback, uint64_t now_ns, enum loopguard_verdict *rule);
+
+/*
+ * Count verdict v (with its loop-guard rule) in shard: the drop's own row,
+ * and for a loop-guard drop the total and the rule's row.  UDP_PASS counts
+ * nothing here: the echo counts what it sends.
+ */
+void	udp_policy_count(struct counter_shard *shard, enum udp_verdict v,
+	    enum loopguard_verdict rule);
 
 #endif /* ECHOD_UDP_POLICY_H */

@@ -93,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)loopguard_add_port(&lg, 7);
 	(void)loopguard_add_port(&lg, 7777);
 	acl = acl_build(NULL, 0, deny, 3);
-	rl = ratelimit_new(RATELIMIT_WAYS * 2, &hk);	/* tiny: collisions */
+	rl = ratelimit_new((size_t)RATELIMIT_WAYS * 2, &hk);	/* tiny: collisions */
 	if (acl == NULL || rl == NULL)
 		abort();
 	/* The daemon's own decision, composed as udp.c calls it. */
@@ -162,7 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 */
 		seen[k].admitted++;
 		if (seen[k].admitted > 3 * (BURST + (now - seen[k].first_ns) *
-		    RATE / 1000000000ULL) + 3 * BURST)
+		    RATE / 1000000000ULL) + 3ULL * BURST)
 			abort();
 	}
 	acl_free(acl);

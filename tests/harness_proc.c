@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The harness's view of /proc: a process's descriptors, threads, memory
+ * and CPU time, and the kernel's TCP tables (socket states, the timer of
+ * the daemon's end of a connection).  Failures are described through
+ * harness_seterr(), as in harness.c.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "harness_int.h"
+
+int
+harness_tcp_state_count(int port, int st)
+{
+	static const char *const tables[] = { "/proc/net/tcp",
+	    "/proc/net/tcp6" };
+	char	 line[512], local[64];
+	unsigned lport, state;
+	size_t	 i;
+	FILE	*fp;
+	int	 n = 0;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if ((fp = fopen(tables[i], "r")) == NULL)
+			continue;
+		/* "  sl  local_address rem_address   st ...": hex fields. */
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (sscanf(line, " %*u: %63s %*s %x", local,
+			    &state) == 2 && strchr(local, ':') != NULL &&
+			    sscanf(strchr(local, ':') + 1, "%x", &lport) == 1 &&
+			    (int)lport == port && (int)state == st)
+				n++;
+		fclose(fp);
+	}
+	return n;
+}
+
+int
+harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
+    unsigned long *when)
+{
+	struct sockaddr_in sin = { .sin_port = 0 };
+	socklen_t len = sizeof(sin);
+	char	 line[512];
+	unsigned lport, rport, tr;
+	unsigned long tm;
+	FILE	*fp;
+	int	 found = -1;
+
+	/* The server's end: local port server_port, remote our port. */
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    (fp = fopen("/proc/net/tcp", "r")) == NULL) {
+		harness_seterr("/proc/net/tcp: %s", strerror(errno));
+		return -1;
+	}
+	while (found == -1 && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, " %*u: %*8x:%x %*8x:%x %*x %*x:%*x %x:%lx",
+		    &lport, &rport, &tr, &tm) == 4 &&
+		    (int)lport == server_port &&
+		    rport == ntohs(sin.sin_port)) {
+			*timer = tr;
+			*when = tm;
+			found = 0;
+		}
+	fclose(fp);
+	if (found == -1)
+		harness_seterr("no server socket for this client in "
+		    "/proc/net/tcp");
+	return found;
+}
+
+int
+proc_fd_count(pid_t pid)
+{
+	struct dirent *de;
+	char	 path[64];
+	DIR	*dir;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((dir = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+long long
+proc_status(pid_t pid, const char *field)
+{
+	char	 path[64], line[256];
+	size_t	 len = strlen(field);
+	long long v = -1;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		harness_seterr("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, field, len) == 0 && line[len] == ':' &&
+		    sscanf(line + len + 1, "%lld", &v) == 1)
+			break;
+	fclose(fp);
+	if (v == -1)
+		harness_seterr("%s: no %s", path, field);
+	return v;
+}
+
+int
+proc_thread_count(pid_t pid)
+{
+	return (int)proc_status(pid, "Threads");
+}
+
+long long
+proc_cpu_ticks(pid_t pid)
+{
+	char	 path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE	*fp;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		harness_seterr("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d "
+	    "%*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+		harness_seterr("%s: cannot parse '%s'", path, buf);
+		return -1;
+	}
+	return (long long)(ut + st);
+}
