@@ -8,7 +8,10 @@
 # Environment: ECHOD (build/echod), ECHOD_BEFORE (another echod binary, the
 # peer "before", to compare two versions in one run), RUNS (3), DURATION (5 s), PEERS
 # ("echod naive node"), HOLD (10000), HOLD_MAX (30000, capped by the hard
-# RLIMIT_NOFILE), HOLD_STEPS ("1000 5000 10000"), OUT (results file).
+# RLIMIT_NOFILE), HOLD_STEPS ("1000 5000 10000"), OUT (results file),
+# SCENS (the scenarios to run, default all: udp-flood-64x64 udp-pingpong-64
+# pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold
+# hold-max).
 # One raw line per run: "peer=... scen=... run=... key=value ...", with the
 # server's and the client's CPU seconds (srv_cpu, cli_cpu).
 set -euo pipefail
@@ -18,6 +21,8 @@ ECHOD=${ECHOD:-$root/build/echod}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 PEERS=${PEERS:-echod naive node}
+SCENS=${SCENS:-udp-flood-64x64 udp-pingpong-64 pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold hold-max}
+want() { [[ " $SCENS " == *" $1 "* ]]; }
 HOLD=${HOLD:-10000}
 HOLD_MAX=${HOLD_MAX:-30000}
 HOLD_STEPS=${HOLD_STEPS:-1000 5000 10000}
@@ -50,8 +55,12 @@ start() { # peer
 	echod | before)
 		local bin=$ECHOD
 		[[ $1 == before ]] && bin=${ECHOD_BEFORE:?ECHOD_BEFORE is not set}
-		printf 'listen = {"127.0.0.1"}\nmax_clients = %d\n%s\n' \
-		    $((HOLD_MAX > 10000 ? HOLD_MAX + 100 : 10100)) 'log_level = "warning"' >"$work/echod.conf"
+		# One source floods on purpose: the UDP rate limit stays in
+		# the path, set too high to bite.
+		printf 'listen = {"127.0.0.1"}\nmax_clients = %d\n%s\n%s\n' \
+		    $((HOLD_MAX > 10000 ? HOLD_MAX + 100 : 10100)) 'log_level = "warning"' \
+		    'udp_rate_per_source = 1000000000
+udp_rate_burst = 1000000000' >"$work/echod.conf"
 		"$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
 		;;
 	naive) "$work/peer-naive" "$port" >>"$work/naive.log" 2>&1 & ;;
@@ -76,6 +85,7 @@ pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 measure() {
 	local peer=$1 scen=$2 r=$3 s0 c0 line
 	shift 3
+	want "$scen" || return 0
 	s0=$(cpu_of "$pid")
 	c0=$(/usr/bin/time -f '%U %S' -o "$work/time" "$@" 2>>"$work/client.err") ||
 	    c0="$c0 status=FAIL"
@@ -130,7 +140,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		stop
 		[[ $peer == node ]] && continue
 		# The burst on a fresh server, with the accept queue sampled.
-		start "$peer" || continue
+		if want burst-10k && start "$peer"; then
 		(while kill -0 "$pid" 2>/dev/null; do ss -Hltn "( sport = :$port )" |
 		    awk '{ print $2 }'; sleep 0.01; done) >"$work/q" 2>/dev/null &
 		qpid=$!
@@ -141,16 +151,19 @@ for ((r = 1; r <= RUNS; r++)); do
 		echo "$line accept_queue_max=$(sort -n "$work/q" | tail -1) backlog=4096" |
 		    tee -a "$OUT"
 		stop
-		start "$peer" || continue
+		fi
+		if want hold && start "$peer"; then
 		for n in $HOLD_STEPS; do
 			hold "$peer" hold "$r" "$n" 3
 		done
 		stop
+		fi
 	done
 done
 # The big hold once per server: echo once a second for 30 s.
 for peer in $PEERS; do
 	[[ $peer == node ]] && continue
+	want hold-max || continue
 	start "$peer" || continue
 	hold "$peer" hold-max 1 "$HOLD_MAX" 30
 	stop

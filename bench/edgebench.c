@@ -2,7 +2,11 @@
 /*
  * edgebench: the edge scenarios of bench/edge.sh, one epoll thread, every
  * echoed byte checked.
- *   flood: UDP, -n datagrams of -s bytes in flight for -d s; rate, p50/p99
+ *   flood: UDP, -n datagrams of -s bytes in flight for -d s; rate, p50/p99;
+ *          with -g the client sends each refill as one UDP_SEGMENT message
+ *          and takes UDP_GRO buffers (the kernel's batching, as QUIC
+ *          stacks use it), so that it costs the client far less
+ *          than a datagram each, and the server is the bottleneck
  *   burst: -n TCP clients connecting, -k in flight; total time, connects
  *          slower than 0.9 s (a SYN retransmit); then one echo each
  *   hold:  burst, then each client echoes 16 B once a second for -d s;
@@ -15,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -30,6 +35,7 @@
 
 static int	 port, n = 64, k = 64, size = 64;
 static double	 secs = 5;
+static int	 gso;		/* -g: UDP_SEGMENT out, UDP_GRO in */
 
 static double
 now(void)
@@ -99,9 +105,48 @@ flood_send(int fd, unsigned char (*out)[65536], double *sent, uint64_t *seq,
 		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
 		    .msg_iovlen = 1 } };
 	}
+	if (gso) {
+		/* Runs of equal datagrams as one message each, cut by the kernel. */
+		union {
+			char	 buf[CMSG_SPACE(sizeof(uint16_t))];
+			struct cmsghdr align;
+		} c[256];
+		int	 per = 65507 / size < 64 ? 65507 / size : 64, m = 0;
+		uint16_t seg = (uint16_t)size;
+
+		for (i = 0; i < cnt; i += per, m++) {
+			struct cmsghdr *h = (struct cmsghdr *)(void *)c[m].buf;
+
+			mm[m] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+			    .msg_iovlen = (size_t)(cnt - i < per ? cnt - i : per),
+			    .msg_control = c[m].buf,
+			    .msg_controllen = sizeof(c[m].buf) } };
+			h->cmsg_level = IPPROTO_UDP;
+			h->cmsg_type = UDP_SEGMENT;
+			h->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(h), &seg, sizeof(seg));
+		}
+		cnt = m;
+	}
 	while (off < cnt && (r = sendmmsg(fd, mm + off,
 	    (unsigned)(cnt - off), 0)) > 0)
 		off += r;
+}
+
+/* The UDP_GRO segment size of a received buffer, 0 if it holds one. */
+static unsigned
+gro_size(struct msghdr *m)
+{
+	struct cmsghdr *c;
+	int	 v;
+
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c))
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(v))) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (unsigned)v : 0;
+		}
+	return 0;
 }
 
 /*
@@ -120,7 +165,11 @@ flood(void)
 	double	*sent, *lat, t0, t;
 	uint64_t seq = 0, ok = 0, bad = 0, lost = 0, nlat = 0, cap = 1 << 22;
 	uint64_t s;
-	int	 fd, i, r;
+	int	 fd, i, r, got;
+	static union {
+		char	 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cin[256];
 
 	if (n > 256)
 		n = 256;
@@ -136,8 +185,14 @@ flood(void)
 	}
 	{
 		struct timeval tv = { 0, 100000 };	/* a lost window */
+		int	 one = 1;
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (gso && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one,
+		    sizeof(one)) == -1) {
+			perror("edgebench: UDP_GRO");
+			return 2;
+		}
 	}
 	t0 = now();
 	flood_send(fd, out, sent, &seq, n);
@@ -145,7 +200,9 @@ flood(void)
 		for (i = 0; i < n; i++) {
 			iov[i] = (struct iovec){ in[i], sizeof(in[i]) };
 			mm[i] = (struct mmsghdr){ .msg_hdr = {
-			    .msg_iov = &iov[i], .msg_iovlen = 1 } };
+			    .msg_iov = &iov[i], .msg_iovlen = 1,
+			    .msg_control = gso ? cin[i].buf : NULL,
+			    .msg_controllen = gso ? sizeof(cin[i].buf) : 0 } };
 		}
 		r = recvmmsg(fd, mm, (unsigned)n, MSG_WAITFORONE, &tmo);
 		if (r <= 0) {
@@ -155,19 +212,34 @@ flood(void)
 			continue;
 		}
 		t = now();
+		got = 0;
 		for (i = 0; i < r; i++) {
-			memcpy(&s, in[i], 8);
-			fill(want, (size_t)size, s);
-			if (mm[i].msg_len != (unsigned)size || s >= seq ||
-			    memcmp(in[i], want, (size_t)size) != 0) {
-				bad++;
+			unsigned off, seg = gro_size(&mm[i].msg_hdr);
+
+			if (seg == 0)
+				seg = mm[i].msg_len;
+			if (seg == 0) {	/* an empty datagram: not ours */
+				got++, bad++;
 				continue;
 			}
-			ok++;
-			if (nlat < cap)
-				lat[nlat++] = t - sent[s & 0xffff];
+			for (off = 0; off < mm[i].msg_len; off += seg) {
+				unsigned char *d = in[i] + off;
+
+				got++;
+				memcpy(&s, d, 8);
+				fill(want, (size_t)size, s);
+				if (seg != (unsigned)size ||
+				    mm[i].msg_len - off < seg || s >= seq ||
+				    memcmp(d, want, (size_t)size) != 0) {
+					bad++;
+					break;
+				}
+				ok++;
+				if (nlat < cap)
+					lat[nlat++] = t - sent[s & 0xffff];
+			}
 		}
-		flood_send(fd, out, sent, &seq, r);
+		flood_send(fd, out, sent, &seq, got < n ? got : n);
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_d);
 	printf("mode=flood inflight=%d size=%d secs=%g rate=%.0f p50_us=%.1f "
@@ -365,8 +437,9 @@ main(int argc, char *argv[])
 	int	 c;
 
 	optind = 2;
-	while ((c = getopt(argc, argv, "p:n:k:s:d:")) != -1)
+	while ((c = getopt(argc, argv, "gp:n:k:s:d:")) != -1)
 		switch (c) {
+		case 'g': gso = 1; break;
 		case 'p': port = num(optarg); break;
 		case 'n': n = num(optarg); break;
 		case 'k': k = num(optarg); break;
@@ -377,7 +450,7 @@ main(int argc, char *argv[])
 	if (port <= 0 || port > 65535 || n <= 0 || k <= 0 || size < 8 ||
 	    size > 65507 || secs <= 0) {
 		fprintf(stderr, "usage: edgebench flood|burst|hold -p port "
-		    "[-n count] [-k inflight] [-s size] [-d secs]\n");
+		    "[-n count] [-k inflight] [-s size] [-d secs] [-g]\n");
 		return 64;
 	}
 	if (strcmp(mode, "flood") == 0)

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -147,11 +148,18 @@ net_udp_pktinfo(int fd, int family)
 		 * of an IPv4 datagram only when IP_PKTINFO is on as well; the
 		 * loop guard needs it to tell lo from the rest.
 		 */
-		if (set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
+		if (set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1 ||
+		    set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) == -1)
 			return -1;
-		return set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-	}
-	return set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1);
+	} else if (set_int_opt(fd, IPPROTO_IP, IP_PKTINFO, 1) == -1)
+		return -1;
+	/*
+	 * Take a run of datagrams of one flow as one buffer when the kernel
+	 * has coalesced them (UDP_GRO, Linux 5.0); udp.c echoes it back as
+	 * the same datagrams.  An older kernel just delivers them one by one.
+	 */
+	(void)set_int_opt(fd, IPPROTO_UDP, UDP_GRO, 1);
+	return 0;
 }
 
 int

@@ -6,11 +6,18 @@
  * multi-homed hosts.  Datagrams come and go in batches (recvmmsg(2),
  * sendmmsg(2)), each with its own source address and pktinfo.  Replies
  * never block: a full send buffer drops the reply, as UDP may.
+ *
+ * The kernel's own batching is used both ways: a run of equal datagrams
+ * one flow sent is received as one buffer (UDP_GRO) and consecutive replies
+ * to one peer from one address leave as one message the kernel cuts into
+ * the same datagrams (UDP_SEGMENT, udp(7)), one trip down the stack instead
+ * of one per datagram.  Every datagram is still judged and counted alone.
  */
 
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <net/if.h>
 
 #include <errno.h>
@@ -39,14 +46,28 @@
  */
 #define UDP_BATCH		64
 #define RATELIMIT_SECONDS	5
+/* Datagrams Linux coalesces into one GRO buffer at most (UDP_GRO_CNT_MAX). */
+#define UDP_GRO_SEGS		64
+/* One reply message: segments (UDP_MAX_SEGMENTS before 6.x) and bytes. */
+#define UDP_GSO_SEGS		64
+#define UDP_GSO_BYTES		65507
+/*
+ * Beyond the loopback, a segment must fit the path MTU or the send fails
+ * (EINVAL); 1500-byte Ethernet less the IP and UDP headers is safe.
+ */
+#define UDP_GSO_WIRE_V4		1472
+#define UDP_GSO_WIRE_V6		1452
+/* Every datagram of a batch, GRO buffers cut up: one iovec each. */
+#define UDP_DATAGRAMS		(UDP_BATCH * UDP_GRO_SEGS)
 
 /*
- * Control space aligned as the struct cmsghdr it holds, for both pktinfos:
- * a dual-stack socket gets an IPv4 datagram with both.
+ * Control space aligned as the struct cmsghdr it holds, for both pktinfos
+ * (a dual-stack socket gets an IPv4 datagram with both) and UDP_GRO's or
+ * UDP_SEGMENT's segment size.
  */
 struct udp_cmsg {
 	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-	    CMSG_SPACE(sizeof(struct in_pktinfo))];
+	    CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
 };
 
 /* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
@@ -54,8 +75,19 @@ struct udp_arrival {
 	int			 family;	/* AF_UNSPEC: no pktinfo */
 	unsigned		 ifindex;	/* 0: not known */
 	bool			 on_loopback;	/* for the loop guard */
+	size_t			 gro_size;	/* 0: one datagram */
 	struct in_pktinfo	 pi4;
 	struct in6_pktinfo	 pi6;
+};
+
+/* One reply message being built: datagrams to one peer from one address. */
+struct udp_reply {
+	int			 from;		/* its first datagram's message */
+	size_t			 seg;		/* their size, all but the last */
+	size_t			 bytes;
+	unsigned		 segs;
+	size_t			 pktinfo_len;	/* control before UDP_SEGMENT */
+	bool			 open;		/* may take one more */
 };
 
 /* The receive and reply vectors of one batch; owned by the UDP thread. */
@@ -64,9 +96,13 @@ struct udp_batch {
 	struct iovec		 iov[UDP_BATCH];
 	struct sockaddr_storage	 peer[UDP_BATCH];
 	struct udp_cmsg		 cin[UDP_BATCH];
+	struct udp_arrival	 arr[UDP_BATCH];
 	struct mmsghdr		 out[UDP_BATCH];
-	struct iovec		 oiov[UDP_BATCH];
+	struct udp_reply	 rep[UDP_BATCH];
 	struct udp_cmsg		 cout[UDP_BATCH];
+	struct iovec		 oiov[UDP_DATAGRAMS];
+	int			 nout;		/* messages in out */
+	size_t			 noiov;		/* iovecs used in oiov */
 	char			*buf;		/* UDP_BATCH x UDP_BUFSIZE */
 };
 
@@ -99,9 +135,17 @@ udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
 
 	a->family = AF_UNSPEC;
 	a->ifindex = 0;
+	a->gro_size = 0;
 	for (c = CMSG_FIRSTHDR(in); c != NULL;
 	    c = CMSG_NXTHDR((struct msghdr *)in, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int	 gro;
+
+			memcpy(&gro, CMSG_DATA(c), sizeof(gro));
+			if (gro > 0)
+				a->gro_size = (size_t)gro;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi4))) {
 			memcpy(&a->pi4, CMSG_DATA(c), sizeof(a->pi4));
 			v4 = true;
@@ -218,53 +262,203 @@ batch_reset(struct udp_batch *b, size_t n)
 	}
 }
 
+/* Same peer, same arrival address: replies to both may share a message. */
+static bool
+same_flow(const struct udp_batch *b, int i, int j)
+{
+	const struct msghdr *x = &b->in[i].msg_hdr, *y = &b->in[j].msg_hdr;
+	const struct udp_arrival *p = &b->arr[i], *q = &b->arr[j];
+
+	if (i == j)
+		return true;
+	if (x->msg_namelen != y->msg_namelen || memcmp(x->msg_name,
+	    y->msg_name, x->msg_namelen) != 0 || p->family != q->family)
+		return false;
+	if (p->family == AF_INET)
+		return p->pi4.ipi_addr.s_addr == q->pi4.ipi_addr.s_addr;
+	if (p->family == AF_INET6)
+		return p->pi6.ipi6_ifindex == q->pi6.ipi6_ifindex &&
+		    memcmp(&p->pi6.ipi6_addr, &q->pi6.ipi6_addr,
+		    sizeof(p->pi6.ipi6_addr)) == 0;
+	return true;
+}
+
+/* Close the reply messages: a segment size on each of several datagrams. */
+static void
+replies_seal(struct udp_batch *b)
+{
+	struct cmsghdr *c;
+	struct msghdr *o;
+	uint16_t seg;
+	int	 k;
+
+	for (k = 0; k < b->nout; k++) {
+		o = &b->out[k].msg_hdr;
+		o->msg_controllen = b->rep[k].pktinfo_len;
+		if (b->rep[k].segs > 1) {
+			c = (struct cmsghdr *)(void *)(b->cout[k].buf +
+			    b->rep[k].pktinfo_len);
+			c->cmsg_level = IPPROTO_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			seg = (uint16_t)b->rep[k].seg;
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			o->msg_controllen += CMSG_SPACE(sizeof(seg));
+		}
+		o->msg_control = o->msg_controllen > 0 ? b->cout[k].buf : NULL;
+	}
+}
+
 /*
- * Send the n replies queued in b->out.  sendmmsg(2) stops at the first
+ * A reply message the kernel would not segment (a path MTU below the
+ * segment, a device or IPsec that cannot): send its datagrams one by one.
+ * Returns how many went.
+ */
+static unsigned
+send_split(struct udp_service *u, int fd, const struct msghdr *o,
+    size_t pktinfo_len)
+{
+	struct msghdr m = *o;
+	unsigned sent = 0;
+	size_t	 i;
+
+	m.msg_controllen = pktinfo_len;
+	m.msg_control = pktinfo_len > 0 ? o->msg_control : NULL;
+	m.msg_iovlen = 1;
+	for (i = 0; i < o->msg_iovlen; i++) {
+		m.msg_iov = &o->msg_iov[i];
+		if (sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			sent++;
+			continue;
+		}
+		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
+		udp_drop(&u->drop_rl[0], o->msg_name, log_errstr(errno));
+	}
+	return sent;
+}
+
+/* errno of a segmented send that one datagram at a time may not meet. */
+static bool
+segmentation_failed(int err)
+{
+	return err == EINVAL || err == EMSGSIZE || err == EIO ||
+	    err == ENOPROTOOPT || err == EOPNOTSUPP;
+}
+
+/*
+ * Send the replies queued in b->out.  sendmmsg(2) stops at the first
  * failure and reports only how many went, so the failed one is retried
- * alone to learn its errno, counted and skipped.
+ * alone to learn its errno, counted and skipped; a segmented one that
+ * failed for its segmentation goes again datagram by datagram.
  */
 static void
-udp_send_batch(struct udp_service *u, int fd, struct udp_batch *b, int n)
+udp_send_batch(struct udp_service *u, size_t sock, int fd, struct udp_batch *b)
 {
-	uint64_t bytes = 0;
-	int	 i, off = 0, sent;
+	uint64_t bytes = 0, datagrams = 0;
+	int	 i, off = 0, sent, n = b->nout;
 
+	replies_seal(b);
 	while (off < n) {
 		sent = sendmmsg(fd, b->out + off, (unsigned)(n - off),
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent == -1 && errno == EINTR)
+			continue;
+		if (sent == -1 && b->rep[off].segs > 1 &&
+		    segmentation_failed(errno)) {
+			/* The socket or its device cannot: never again here. */
+			if (errno != EINVAL && errno != EMSGSIZE)
+				u->gso_off[sock] = true;
+			datagrams += send_split(u, fd, &b->out[off].msg_hdr,
+			    b->rep[off].pktinfo_len);
+			off++;
+			continue;
+		}
 		if (sent == -1) {
-			if (errno == EINTR)
-				continue;
-			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
+			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS,
+			    b->rep[off].segs);
 			udp_drop(&u->drop_rl[0], b->out[off].msg_hdr.msg_name,
 			    log_errstr(errno));
 			off++;
 			continue;
 		}
-		for (i = off; i < off + sent; i++)
+		for (i = off; i < off + sent; i++) {
 			bytes += b->out[i].msg_len;
-		counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, (uint64_t)sent);
+			datagrams += b->rep[i].segs;
+		}
 		off += sent;
 	}
+	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_OUT, datagrams);
 	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, bytes);
+	b->nout = 0;
+	b->noiov = 0;
 }
 
 /*
- * Echo one batch from fd: one recvmmsg(2), the per-datagram decision,
- * one sendmmsg(2).  Returns how many datagrams were received (0 when fd
- * was empty or failed).
+ * Queue the reply to one datagram (len bytes at p) of message i: into the
+ * open message if it goes to the same peer from the same address and fits
+ * its segments (same size, or shorter as the last one), else as a new one.
+ */
+static void
+reply_add(struct udp_service *u, size_t sock, int fd, struct udp_batch *b,
+    int i, char *p, size_t len)
+{
+	struct udp_reply *r = b->nout > 0 ? &b->rep[b->nout - 1] : NULL;
+	const struct udp_arrival *a = &b->arr[i];
+	struct msghdr *o;
+	size_t	 wire;
+
+	if (r != NULL && r->open && len > 0 && len <= r->seg &&
+	    r->segs < UDP_GSO_SEGS && r->bytes + len <= UDP_GSO_BYTES &&
+	    same_flow(b, r->from, i)) {
+		b->oiov[b->noiov++] = (struct iovec){ p, len };
+		b->out[b->nout - 1].msg_hdr.msg_iovlen++;
+		r->bytes += len;
+		r->segs++;
+		r->open = len == r->seg;
+		return;
+	}
+	if (b->nout == UDP_BATCH || b->noiov == UDP_DATAGRAMS)
+		udp_send_batch(u, sock, fd, b);
+	wire = a->family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
+	    &a->pi6.ipi6_addr) ? UDP_GSO_WIRE_V6 : UDP_GSO_WIRE_V4;
+	r = &b->rep[b->nout];
+	*r = (struct udp_reply){
+		.from = i, .seg = len, .bytes = len, .segs = 1,
+		.pktinfo_len = reply_pktinfo(a, &b->cout[b->nout]),
+		.open = len > 0 && !u->gso_off[sock] &&
+		    (a->on_loopback || len <= wire),
+	};
+	b->oiov[b->noiov] = (struct iovec){ p, len };
+	o = &b->out[b->nout].msg_hdr;
+	*o = (struct msghdr){
+		.msg_name = b->in[i].msg_hdr.msg_name,
+		.msg_namelen = b->in[i].msg_hdr.msg_namelen,
+		.msg_iov = &b->oiov[b->noiov], .msg_iovlen = 1,
+	};
+	b->out[b->nout].msg_len = 0;
+	b->noiov++;
+	b->nout++;
+}
+
+/*
+ * Echo one batch from socket sock: one recvmmsg(2), the decision for each
+ * datagram (a GRO buffer is cut into the datagrams it holds), the replies
+ * in as few messages as they fit, one sendmmsg(2).  Returns how many
+ * messages were received (0 when the socket was empty or failed).
  */
 static int
-udp_echo_batch(struct udp_service *u, const struct listener *l,
-    struct udp_batch *b, uint64_t now_ns)
+udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
+    uint64_t now_ns)
 {
+	const struct listener *l = &u->socks[sock];
 	enum loopguard_verdict rule;
 	enum udp_verdict v;
-	struct udp_arrival a;
-	struct msghdr *m, *o;
+	struct msghdr *m;
 	int	 fd = l->fd;
-	uint64_t bytes = 0;
-	int	 i, n, k = 0;
+	uint64_t bytes = 0, datagrams = 0;
+	size_t	 off, len, seg, dlen;
+	char	*p;
+	int	 i, n;
 
 	batch_reset(b, UDP_BATCH);
 	do
@@ -274,35 +468,33 @@ udp_echo_batch(struct udp_service *u, const struct listener *l,
 		return 0;
 	for (i = 0; i < n; i++) {
 		m = &b->in[i].msg_hdr;
-		bytes += b->in[i].msg_len;
-		if (m->msg_flags & MSG_TRUNC)
+		len = b->in[i].msg_len;
+		bytes += len;
+		udp_arrival(m, &b->arr[i], u->lo_index);
+		if (m->msg_flags & MSG_TRUNC) {
+			datagrams++;
 			continue;	/* cannot happen with 64 KiB slots */
-		udp_arrival(m, &a, u->lo_index);
-		v = udp_policy_check(&u->policy, m->msg_name, m->msg_namelen,
-		    l->addr.ss_family, a.on_loopback, now_ns, &rule);
-		if (v != UDP_PASS) {
-			count_drop(u, v, rule, m->msg_name);
-			continue;
 		}
-		b->oiov[k] = (struct iovec){
-			.iov_base = b->iov[i].iov_base,
-			.iov_len = b->in[i].msg_len,
-		};
-		o = &b->out[k].msg_hdr;
-		*o = (struct msghdr){
-			.msg_name = m->msg_name,
-			.msg_namelen = m->msg_namelen,
-			.msg_iov = &b->oiov[k], .msg_iovlen = 1,
-		};
-		o->msg_controllen = reply_pktinfo(&a, &b->cout[k]);
-		o->msg_control = o->msg_controllen > 0 ? b->cout[k].buf : NULL;
-		b->out[k].msg_len = 0;
-		k++;
+		seg = b->arr[i].gro_size > 0 ? b->arr[i].gro_size : len;
+		p = b->iov[i].iov_base;
+		off = 0;
+		do {	/* once for an empty datagram */
+			dlen = len - off < seg ? len - off : seg;
+			datagrams++;
+			v = udp_policy_check(&u->policy, m->msg_name,
+			    m->msg_namelen, l->addr.ss_family,
+			    b->arr[i].on_loopback, now_ns, &rule);
+			if (v == UDP_PASS)
+				reply_add(u, sock, fd, b, i, p + off, dlen);
+			else
+				count_drop(u, v, rule, m->msg_name);
+			off += dlen;
+		} while (off < len);
 	}
-	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, (uint64_t)n);
+	counter_add(&u->ctr, CTR_UDP_DATAGRAMS_IN, datagrams);
 	counter_add(&u->ctr, CTR_UDP_BYTES_IN, bytes);
-	if (k > 0)
-		udp_send_batch(u, fd, b, k);
+	if (b->nout > 0)
+		udp_send_batch(u, sock, fd, b);
 	return n;
 }
 
@@ -382,7 +574,7 @@ udp_thread(void *arg)
 			 * others; a short batch means the socket is drained,
 			 * so no receive is spent just to hear EAGAIN.
 			 */
-			(void)udp_echo_batch(u, &u->socks[i], u->batch, now_ns);
+			(void)udp_echo_batch(u, i, u->batch, now_ns);
 		}
 	}
 	return NULL;
@@ -482,6 +674,7 @@ udp_service_resume(struct udp_service *u, const struct listener *socks,
 	pthread_mutex_lock(&u->lock);
 	u->socks = socks;
 	u->nsocks = nsocks < ECHOD_UDP_MAX_SOCKS ? nsocks : ECHOD_UDP_MAX_SOCKS;
+	memset(u->gso_off, 0, sizeof(u->gso_off));
 	u->pause_req = false;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);

@@ -37,6 +37,7 @@ struct udp_service {
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */
 	struct udp_batch	*batch;		/* recvmmsg/sendmmsg vectors */
+	bool			 gso_off[ECHOD_UDP_MAX_SOCKS]; /* cannot segment */
 	pthread_t		 thread;
 	bool			 running;
 	atomic_ullong		 heartbeat;	/* +1 per wake-up (watchdog) */
