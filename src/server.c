@@ -121,6 +121,8 @@ apply_settings(struct server *srv, struct echod_config *cfg,
 		sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
 	if (cfg->tcp_keepalive != srv->cfg.tcp_keepalive)
 		sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
+	sessions_set_thread_cache(&srv->sessions,
+	    (unsigned)cfg->thread_cache_size, cfg->thread_cache_timeout);
 	guards_udp_policy(&srv->guards, cfg, &srv->sockets, &pol);
 	udp_service_resume_with(&srv->udp_service, srv->sockets.udp,
 	    srv->sockets.nudp, &pol);
@@ -158,6 +160,8 @@ server_open(struct server *srv, const struct echod_config *cfg,
 	}
 	sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
 	sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
+	sessions_set_thread_cache(&srv->sessions,
+	    (unsigned)cfg->thread_cache_size, cfg->thread_cache_timeout);
 	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
 	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->counters,
 	    (unsigned)cfg->max_clients);

@@ -4,13 +4,19 @@
  * the registry that counts them, admits them against max_clients and shuts
  * them all down at exit.  A session unregisters before it closes its socket,
  * so sessions_shutdown() never touches a descriptor that was reused.
+ *
+ * A thread whose client left waits up to thread_cache_timeout for the next
+ * one (at most thread_cache_size wait): a hand-off is a condition signal,
+ * where a new thread costs a clone, a stack and a scheduler placement.  A
+ * session lives on its thread's stack, in the two pages the thread's
+ * descriptor and TLS already take, and an idle client's reads touch
+ * nothing more: no heap per client at all.
  */
 
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,16 +31,17 @@
 #include "echod/counters.h"
 
 /*
- * 16 KiB per read: a quarter of a loopback segment, and a 1024-client
- * daemon stays at 16 MiB of buffers.  The buffer lives on the heap with the
- * session, so the thread stack only holds frames.  Measured: the daemon
+ * Reads start small, in the stack page the session already dirtied: an
+ * idle or chatty client costs no more.  A read that fills it moves the
+ * session to 16 KiB reads (a quarter of a loopback segment) in a frame of
+ * its own, whose pages only such clients touch.  Measured: the daemon
  * passes 200 clients of 100 KB each, resets, idle timeouts and debug
  * logging (the deepest path: vsnprintf of a peer address) with 16 KiB
- * stacks, the glibc minimum; 64 KiB leaves 4x margin for libc and signal
+ * stacks beside the buffer; 64 KiB leaves margin for libc and signal
  * frames.  Sanitizers inflate frames several times over.
  */
+#define SESSION_SMALLSIZE	((size_t)1024)
 #define SESSION_BUFSIZE		((size_t)16 * 1024)
-#define SESSION_TRIM_AFTER	256	/* sessions at once, then trim at 0 */
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SESSION_STACKSIZE	((size_t)1024 * 1024)
@@ -62,9 +69,18 @@ struct session {
 	bool			 evicted;	/* fair share closed it */
 	atomic_bool		 waiting;	/* in recv, nothing unsent */
 	_Atomic long long	 last_ms;	/* last data, CLOCK_MONOTONIC */
-	struct counter_shard	 ctr;		/* this thread's counters */
+	struct counter_shard	*ctr;		/* its thread's counters */
 	struct sockaddr_storage	 peer;
-	char			 buf[SESSION_BUFSIZE];
+};
+
+/* A session thread, on its own stack for its whole life. */
+struct worker {
+	struct session		 ss;		/* the client served now */
+	struct counter_shard	 ctr;
+	pthread_cond_t		 wake;		/* cached: a client came */
+	struct worker		*prev_idle;	/* in the cache */
+	struct worker		*next_idle;
+	bool			 assigned;	/* ss holds a new client */
 };
 
 #define MEMBER_SESSION(m) \
@@ -100,8 +116,6 @@ sessions_init(struct sessions *s, struct counters *counters)
 	atomic_init(&s->track_idle, false);
 	atomic_init(&s->idle_timeout, 0);
 	atomic_init(&s->keepalive, 0);
-	atomic_init(&s->allocated, 0);
-	atomic_init(&s->trim_due, false);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_wake;	/* no SA_RESTART: recv() returns EINTR */
@@ -169,34 +183,56 @@ unlink_locked(struct sessions *s, struct session *ss)
 		pthread_cond_broadcast(&s->drained);
 }
 
-/*
- * Sessions freed in any order leave their touched pages in the middle of
- * the heap, which free() never returns (63 MB after 10,000 clients had
- * left): the last one freed gives them back.  Counted apart from the
- * registry, because a session is freed after it unregisters.
- */
+/* Add ss, a client of slot, to the registry and to its source. */
 static void
-session_free(struct sessions *s, struct session *ss)
+link_locked(struct sessions *s, struct session *ss, struct source_slot *slot)
 {
-	free(ss);
-	/* Only after a crowd: a trim per short connection would cost. */
-	if (atomic_fetch_sub(&s->allocated, 1) == 1 &&
-	    atomic_exchange(&s->trim_due, false))
-		(void)malloc_trim(0);
+	ss->src = slot;
+	slot->live++;
+	sources_join(slot, &ss->member);
+	ss->prev = NULL;
+	ss->next = s->head;
+	if (s->head != NULL)
+		s->head->prev = ss;
+	s->head = ss;
+	counters_set_gauge(s->counters, CTR_TCP_CLIENTS, ++s->count);
 }
 
-/* Unregister first, then close: see the comment at the top. */
+/*
+ * Put to in from's place, in the registry and in its source's list, with
+ * the same accounting: from is a copy that is about to be freed.
+ */
+static void
+session_move_locked(struct sessions *s, struct session *from,
+    struct session *to)
+{
+	*to = *from;
+	atomic_init(&to->waiting, atomic_load(&from->waiting));
+	atomic_init(&to->last_ms, atomic_load(&from->last_ms));
+	/* Join before leaving, so the slot never looks empty. */
+	sources_join(to->src, &to->member);
+	sources_leave(&s->sources, from->src, &from->member);
+	if (to->prev != NULL)
+		to->prev->next = to;
+	else
+		s->head = to;
+	if (to->next != NULL)
+		to->next->prev = to;
+}
+
+/*
+ * The client is gone: unregister first, then close (see the comment at the
+ * top).
+ */
 static void
 session_end(struct session *ss)
 {
 	struct sessions *s = ss->owner;
 
-	counters_detach(s->counters, &ss->ctr);
 	pthread_mutex_lock(&s->lock);
 	unlink_locked(s, ss);
 	pthread_mutex_unlock(&s->lock);
 	close(ss->fd);
-	session_free(s, ss);
 }
 
 /*
@@ -207,30 +243,90 @@ static const char *
 session_lost(struct session *ss, const char *timeout)
 {
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		counter_add(&ss->ctr, CTR_TCP_CLOSED_IDLE, 1);
+		counter_add(ss->ctr, CTR_TCP_CLOSED_IDLE, 1);
 		return timeout;
 	}
-	counter_add(&ss->ctr, CTR_TCP_CLOSED_ERROR, 1);
+	counter_add(ss->ctr, CTR_TCP_CLOSED_ERROR, 1);
 	return log_errstr(errno);
 }
 
-/* Echo until EOF, error, or (with idle_timeout) a silent client. */
-static void *
-session_thread(void *arg)
+/*
+ * One read into buf: note the silence around it for fair share, which may
+ * close a client only while it waits here.
+ */
+static ssize_t
+session_recv(struct session *ss, char *buf, size_t size)
 {
-	struct session *ss = arg;
+	struct sessions *s = ss->owner;
+	bool	 track = atomic_load_explicit(&s->track_idle,
+	    memory_order_relaxed);
+	ssize_t	 n;
+
+	if (track)
+		atomic_store_explicit(&ss->waiting, true, memory_order_relaxed);
+	n = recv(ss->fd, buf, size, 0);
+	if (track) {
+		atomic_store_explicit(&ss->waiting, false,
+		    memory_order_relaxed);
+		atomic_store_explicit(&ss->last_ms, now_ms(),
+		    memory_order_relaxed);
+	}
+	return n;
+}
+
+/*
+ * Echo reads of up to size bytes into buf until EOF or error; 1 when a
+ * read filled buf and the caller may want a larger one, 0 when the
+ * session is over (*why says how).
+ */
+static int
+session_echo(struct session *ss, char *buf, size_t size, bool upgrade,
+    unsigned long long *total, const char **why)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		n = session_recv(ss, buf, size);
+		if (n == 0)
+			return 0;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			*why = session_lost(ss, "idle timeout");
+			return 0;
+		}
+		counter_add(ss->ctr, CTR_TCP_BYTES_IN, (uint64_t)n);
+		if (net_send_all(ss->fd, buf, (size_t)n) == -1) {
+			*why = session_lost(ss, "send timeout");
+			return 0;
+		}
+		counter_add(ss->ctr, CTR_TCP_BYTES_OUT, (uint64_t)n);
+		*total += (unsigned long long)n;
+		if (upgrade && (size_t)n == size)
+			return 1;
+	}
+}
+
+/* A client that fills small reads: 16 KiB ones, in pages of their own. */
+static __attribute__((noinline)) void
+session_echo_bulk(struct session *ss, unsigned long long *total,
+    const char **why)
+{
+	char	 buf[SESSION_BUFSIZE];
+
+	(void)session_echo(ss, buf, sizeof(buf), false, total, why);
+}
+
+/* Set the socket options a session needs, then echo until the client ends. */
+static void
+session_serve(struct session *ss)
+{
 	struct sessions *s = ss->owner;
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
-	bool	 track;
+	char	 small[SESSION_SMALLSIZE];
 	int	 timeout, keepalive, now;
-	ssize_t	 n;
 
-	/* Locked, so the idle_timeout setter can signal this thread. */
-	pthread_mutex_lock(&s->lock);
-	ss->thread = pthread_self();
-	ss->started = true;
-	pthread_mutex_unlock(&s->lock);
 	/*
 	 * TCP_NODELAY comes from the listener.  The rest is set here, not
 	 * under the lock: a setter stores the value before it walks the
@@ -245,36 +341,8 @@ session_thread(void *arg)
 		(void)net_set_keepalive(ss->fd, keepalive);
 	while ((now = atomic_load(&s->keepalive)) != keepalive)
 		(void)net_set_keepalive(ss->fd, keepalive = now);
-	for (;;) {
-		/* Fair share may close a client only while it waits here. */
-		track = atomic_load_explicit(&s->track_idle,
-		    memory_order_relaxed);
-		if (track)
-			atomic_store_explicit(&ss->waiting, true,
-			    memory_order_relaxed);
-		n = recv(ss->fd, ss->buf, sizeof(ss->buf), 0);
-		if (track) {
-			atomic_store_explicit(&ss->waiting, false,
-			    memory_order_relaxed);
-			atomic_store_explicit(&ss->last_ms, now_ms(),
-			    memory_order_relaxed);
-		}
-		if (n == 0)
-			break;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			why = session_lost(ss, "idle timeout");
-			break;
-		}
-		counter_add(&ss->ctr, CTR_TCP_BYTES_IN, (uint64_t)n);
-		if (net_send_all(ss->fd, ss->buf, (size_t)n) == -1) {
-			why = session_lost(ss, "send timeout");
-			break;
-		}
-		counter_add(&ss->ctr, CTR_TCP_BYTES_OUT, (uint64_t)n);
-		total += (unsigned long long)n;
-	}
+	if (session_echo(ss, small, sizeof(small), true, &total, &why) == 1)
+		session_echo_bulk(ss, &total, &why);
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		char	 addr[NET_ADDRSTRLEN];
 
@@ -283,6 +351,95 @@ session_thread(void *arg)
 		    total);
 	}
 	session_end(ss);
+}
+
+static void
+idle_unlink_locked(struct sessions *s, struct worker *w)
+{
+	if (w->prev_idle != NULL)
+		w->prev_idle->next_idle = w->next_idle;
+	else
+		s->idle = w->next_idle;
+	if (w->next_idle != NULL)
+		w->next_idle->prev_idle = w->prev_idle;
+	s->nidle--;
+}
+
+/*
+ * Wait in the cache for the next client, up to thread_cache_timeout.
+ * True with w->ss holding it, false when this thread should end: the cache
+ * is full, shrank, timed out, or the daemon stops.
+ */
+static bool
+worker_park(struct sessions *s, struct worker *w)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping || s->nidle >= s->cache_size) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += s->cache_timeout;
+	w->assigned = false;
+	w->prev_idle = NULL;
+	w->next_idle = s->idle;
+	if (s->idle != NULL)
+		s->idle->prev_idle = w;
+	s->idle = w;
+	s->nidle++;
+	while (!w->assigned && !s->stopping && s->nidle <= s->cache_size)
+		if (pthread_cond_timedwait(&w->wake, &s->lock, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	/* An assignment took it off the list; anything else, off it goes. */
+	if (!w->assigned)
+		idle_unlink_locked(s, w);
+	pthread_mutex_unlock(&s->lock);
+	return w->assigned;
+}
+
+/*
+ * The thread of a session: take it over from the heap copy session_start()
+ * registered (the registry then points at this stack), serve it, then
+ * serve whichever clients the cache hands over, and end.
+ */
+static void *
+session_thread(void *arg)
+{
+	struct session *first = arg;
+	struct sessions *s = first->owner;
+	struct worker w;
+	pthread_condattr_t ca;
+	bool	 more;
+
+	memset(&w, 0, sizeof(w));
+	/* Deadlines in the cache must not follow wall-clock jumps. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w.wake, &ca) != 0)
+		abort();	/* none of these can fail on Linux */
+	pthread_condattr_destroy(&ca);
+	counters_attach(s->counters, &w.ctr);
+	pthread_mutex_lock(&s->lock);
+	session_move_locked(s, first, &w.ss);
+	w.ss.thread = pthread_self();
+	w.ss.started = true;
+	w.ss.ctr = &w.ctr;
+	pthread_mutex_unlock(&s->lock);
+	free(first);
+	do {
+		session_serve(&w.ss);
+		more = worker_park(s, &w);
+	} while (more);
+	pthread_cond_destroy(&w.wake);
+	counters_detach(s->counters, &w.ctr);
+	/* The last touch of s: shutdown waits for every thread to get here. */
+	pthread_mutex_lock(&s->lock);
+	if (--s->threads == 0)
+		pthread_cond_broadcast(&s->drained);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -345,23 +502,22 @@ admit_locked(struct sessions *s, struct source_slot *slot,
 	return 0;
 }
 
-int
-session_start(struct sessions *s, int fd, const struct sockaddr *peer,
-    socklen_t peerlen, const struct ipaddr *source,
-    const struct session_admission *adm, bool *evicted)
+/* Only a session whose thread really runs counts toward the peak. */
+static void
+note_peak_locked(struct sessions *s)
 {
-	struct source_slot *slot;
-	struct session *ss;
-	pthread_t tid;
-	int	 rc;
+	if (s->count > s->peak) {
+		s->peak = s->count;
+		counters_set_gauge(s->counters, CTR_TCP_CLIENTS_PEAK, s->peak);
+	}
+}
 
-	*evicted = false;
-	if ((ss = malloc(sizeof(*ss))) == NULL)
-		return -1;
-	if (atomic_fetch_add(&s->allocated, 1) + 1 >= SESSION_TRIM_AFTER)
-		atomic_store(&s->trim_due, true);
+/* Fill a session for fd from peer; its source and registry links later. */
+static void
+session_fill(struct session *ss, struct sessions *s, int fd,
+    const struct sockaddr *peer, socklen_t peerlen)
+{
 	ss->owner = s;
-	ss->started = false;
 	ss->evicted = false;
 	atomic_init(&ss->waiting, false);
 	atomic_init(&ss->last_ms, now_ms());
@@ -370,7 +526,20 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	if (peerlen > sizeof(ss->peer))
 		peerlen = sizeof(ss->peer);
 	memcpy(&ss->peer, peer, peerlen);
+}
 
+int
+session_start(struct sessions *s, int fd, const struct sockaddr *peer,
+    socklen_t peerlen, const struct ipaddr *source,
+    const struct session_admission *adm, bool *evicted)
+{
+	struct source_slot *slot;
+	struct session *ss = NULL;
+	struct worker *w;
+	pthread_t tid;
+	int	 rc;
+
+	*evicted = false;
 	/* Register before the thread runs, so a shutdown in between reaches it. */
 	pthread_mutex_lock(&s->lock);
 	if ((slot = sources_get(&s->sources, source)) == NULL ||
@@ -379,37 +548,47 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		if (slot != NULL)
 			sources_release(&s->sources, slot);
 		pthread_mutex_unlock(&s->lock);
-		session_free(s, ss);
 		errno = rc;
 		return -1;
 	}
-	ss->src = slot;
-	slot->live++;
-	sources_join(slot, &ss->member);
-	ss->prev = NULL;
-	ss->next = s->head;
-	if (s->head != NULL)
-		s->head->prev = ss;
-	s->head = ss;
-	counters_set_gauge(s->counters, CTR_TCP_CLIENTS, ++s->count);
+	if ((w = s->idle) != NULL) {
+		/* A cached thread: it takes the client in its own stack. */
+		idle_unlink_locked(s, w);
+		session_fill(&w->ss, s, fd, peer, peerlen);
+		link_locked(s, &w->ss, slot);
+		note_peak_locked(s);
+		w->assigned = true;
+		/* Under the lock: once it runs, w may leave and be gone. */
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	/* A new thread takes this heap copy over into its stack. */
+	if ((ss = malloc(sizeof(*ss))) == NULL) {
+		sources_release(&s->sources, slot);
+		pthread_mutex_unlock(&s->lock);
+		errno = ENOMEM;
+		return -1;
+	}
+	session_fill(ss, s, fd, peer, peerlen);
+	ss->started = false;
+	ss->ctr = NULL;
+	link_locked(s, ss, slot);
+	s->threads++;
 	pthread_mutex_unlock(&s->lock);
-	counters_attach(s->counters, &ss->ctr);
 
 	if ((rc = pthread_create(&tid, &s->attr, session_thread, ss)) != 0) {
-		counters_detach(s->counters, &ss->ctr);
 		pthread_mutex_lock(&s->lock);
 		unlink_locked(s, ss);
+		if (--s->threads == 0)
+			pthread_cond_broadcast(&s->drained);
 		pthread_mutex_unlock(&s->lock);
-		session_free(s, ss);
+		free(ss);
 		errno = rc;
 		return -1;
 	}
-	/* Only a session that really started counts toward the peak. */
 	pthread_mutex_lock(&s->lock);
-	if (s->count > s->peak) {
-		s->peak = s->count;
-		counters_set_gauge(s->counters, CTR_TCP_CLIENTS_PEAK, s->peak);
-	}
+	note_peak_locked(s);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -448,6 +627,21 @@ sessions_set_idle_timeout(struct sessions *s, int seconds)
 }
 
 void
+sessions_set_thread_cache(struct sessions *s, unsigned size, int timeout)
+{
+	struct worker *w;
+
+	pthread_mutex_lock(&s->lock);
+	s->cache_size = size;
+	s->cache_timeout = timeout;
+	/* The surplus sees nidle > cache_size and leaves. */
+	if (s->nidle > size)
+		for (w = s->idle; w != NULL; w = w->next_idle)
+			pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
 sessions_set_keepalive(struct sessions *s, int seconds)
 {
 	struct session *ss;
@@ -464,6 +658,7 @@ int
 sessions_shutdown(struct sessions *s, int timeout_ms)
 {
 	struct session *ss;
+	struct worker *w;
 	struct timespec deadline;
 	int	 rc = 0;
 
@@ -480,9 +675,11 @@ sessions_shutdown(struct sessions *s, int timeout_ms)
 	/* Wakes a thread blocked in recv() or send(); the peer sees EOF. */
 	for (ss = s->head; ss != NULL; ss = ss->next)
 		(void)shutdown(ss->fd, SHUT_RDWR);
-	while (s->count > 0 && rc == 0)
+	for (w = s->idle; w != NULL; w = w->next_idle)
+		pthread_cond_signal(&w->wake);
+	while ((s->count > 0 || s->threads > 0) && rc == 0)
 		rc = pthread_cond_timedwait(&s->drained, &s->lock, &deadline);
-	if (s->count > 0) {
+	if (s->count > 0 || s->threads > 0) {
 		rc = -1;
 		errno = ETIMEDOUT;
 	} else

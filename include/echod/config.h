@@ -18,6 +18,7 @@
  */
 #define ECHOD_DEFAULT_KEEPALIVE	300
 #define ECHOD_MAX_KEEPALIVE	32767	/* TCP_KEEPIDLE's ceiling */
+#define ECHOD_DEFAULT_THREAD_CACHE	64	/* ~8 KiB each while kept */
 #define ECHOD_MAX_RATE		1000000000	/* events per second */
 #define ECHOD_DEFAULT_CONNECT_BURST 20
 /*
@@ -55,6 +56,8 @@ struct echod_config {
 	int	max_clients;		/* concurrent TCP clients */
 	int	idle_timeout;		/* seconds, 0 = never */
 	int	tcp_keepalive;		/* seconds of silence before probes, 0 = off */
+	int	thread_cache_size;	/* finished client threads kept, 0 = none */
+	int	thread_cache_timeout;	/* seconds a kept thread waits */
 	int	log_level;		/* enum log_level */
 	bool	udp_loop_guard;		/* drop datagrams that could be a loop */
 	int	source_prefix_v4;	/* a TCP source: the client's /N */

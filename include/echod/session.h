@@ -13,6 +13,7 @@
 
 struct counters;
 struct session;
+struct worker;
 
 /*
  * The registry of TCP sessions: each connected client has one detached
@@ -20,14 +21,17 @@ struct session;
  */
 struct sessions {
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 drained;	/* count reached 0 */
+	pthread_cond_t		 drained;	/* count or threads reached 0 */
 	pthread_attr_t		 attr;		/* detached, small stack */
 	struct session		*head;
 	unsigned		 count;
 	unsigned		 peak;
 	bool			 stopping;
-	atomic_uint		 allocated;	/* sessions not yet freed */
-	atomic_bool		 trim_due;	/* a crowd came: trim at 0 */
+	unsigned		 threads;	/* session threads alive */
+	struct worker		*idle;		/* cached threads, newest first */
+	unsigned		 nidle;
+	unsigned		 cache_size;	/* thread_cache_size */
+	int			 cache_timeout;	/* thread_cache_timeout, s */
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
 	atomic_int		 keepalive;	/* seconds, 0 = off */
 	atomic_bool		 track_idle;	/* fair_share: note silences */
@@ -65,11 +69,20 @@ void	sessions_set_fair_share(struct sessions *s, bool on);
 unsigned sessions_count(struct sessions *s);
 /* Apply a new idle timeout to new and connected clients, at once. */
 void	sessions_set_idle_timeout(struct sessions *s, int seconds);
+/*
+ * Keep up to size finished threads for up to timeout seconds each, to
+ * serve the next clients without starting a thread; 0 keeps none.  A
+ * smaller size ends the surplus at once; a new timeout counts from each
+ * thread's next wait.
+ */
+void	sessions_set_thread_cache(struct sessions *s, unsigned size,
+	    int timeout);
 /* Apply TCP keepalive (seconds of silence, 0 = off) to new and connected. */
 void	sessions_set_keepalive(struct sessions *s, int seconds);
 /*
  * Refuse new sessions, shut every client socket down (their threads see EOF
- * and exit) and wait up to timeout_ms for them; 0, or -1 with ETIMEDOUT.
+ * and exit), end the cached threads and wait up to timeout_ms for all of
+ * them; 0, or -1 with ETIMEDOUT.
  */
 int	sessions_shutdown(struct sessions *s, int timeout_ms);
 
