@@ -42,6 +42,7 @@
  */
 #define SESSION_SMALLSIZE	((size_t)1024)
 #define SESSION_BUFSIZE		((size_t)16 * 1024)
+#define SESSION_SPENT_KEEP	64	/* start copies kept for reuse */
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SESSION_STACKSIZE	((size_t)1024 * 1024)
@@ -158,6 +159,12 @@ fail:
 void
 sessions_destroy(struct sessions *s)
 {
+	struct session *ss;
+
+	while ((ss = s->spent) != NULL) {
+		s->spent = ss->next;
+		free(ss);
+	}
 	sources_destroy(&s->sources);
 	pthread_attr_destroy(&s->attr);
 	pthread_cond_destroy(&s->drained);
@@ -427,8 +434,15 @@ session_thread(void *arg)
 	w.ss.thread = pthread_self();
 	w.ss.started = true;
 	w.ss.ctr = &w.ctr;
+	/*
+	 * Back to session_start() for the next new thread: a free() here
+	 * would give this thread a malloc cache and an arena of its own,
+	 * most of a kilobyte per client.
+	 */
+	first->next = s->spent;
+	s->spent = first;
+	s->nspent++;
 	pthread_mutex_unlock(&s->lock);
-	free(first);
 	do {
 		session_serve(&w.ss);
 		more = worker_park(s, &w);
@@ -534,7 +548,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
     const struct session_admission *adm, bool *evicted)
 {
 	struct source_slot *slot;
-	struct session *ss = NULL;
+	struct session *ss = NULL, *extra = NULL, *last = NULL;
 	struct worker *w;
 	pthread_t tid;
 	int	 rc;
@@ -564,7 +578,20 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		return 0;
 	}
 	/* A new thread takes this heap copy over into its stack. */
-	if ((ss = malloc(sizeof(*ss))) == NULL) {
+	if ((ss = s->spent) != NULL) {
+		s->spent = ss->next;
+		s->nspent--;
+		/* A burst of new threads left many: keep a few. */
+		if (s->nspent > SESSION_SPENT_KEEP) {
+			extra = s->spent;
+			while (s->nspent > SESSION_SPENT_KEEP) {
+				last = s->spent;
+				s->spent = last->next;
+				s->nspent--;
+			}
+			last->next = NULL;
+		}
+	} else if ((ss = malloc(sizeof(*ss))) == NULL) {
 		sources_release(&s->sources, slot);
 		pthread_mutex_unlock(&s->lock);
 		errno = ENOMEM;
@@ -576,14 +603,20 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	link_locked(s, ss, slot);
 	s->threads++;
 	pthread_mutex_unlock(&s->lock);
+	while ((last = extra) != NULL) {
+		extra = extra->next;
+		free(last);
+	}
 
 	if ((rc = pthread_create(&tid, &s->attr, session_thread, ss)) != 0) {
 		pthread_mutex_lock(&s->lock);
 		unlink_locked(s, ss);
 		if (--s->threads == 0)
 			pthread_cond_broadcast(&s->drained);
+		ss->next = s->spent;
+		s->spent = ss;
+		s->nspent++;
 		pthread_mutex_unlock(&s->lock);
-		free(ss);
 		errno = rc;
 		return -1;
 	}

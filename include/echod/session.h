@@ -28,6 +28,8 @@ struct sessions {
 	unsigned		 peak;
 	bool			 stopping;
 	unsigned		 threads;	/* session threads alive */
+	struct session		*spent;		/* start copies, for reuse */
+	unsigned		 nspent;
 	struct worker		*idle;		/* cached threads, newest first */
 	unsigned		 nidle;
 	unsigned		 cache_size;	/* thread_cache_size */
