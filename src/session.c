@@ -370,6 +370,7 @@ idle_unlink_locked(struct sessions *s, struct worker *w)
 	if (w->next_idle != NULL)
 		w->next_idle->prev_idle = w->prev_idle;
 	s->nidle--;
+	counters_set_gauge(s->counters, CTR_TCP_THREADS_CACHED, s->nidle);
 }
 
 /*
@@ -396,6 +397,7 @@ worker_park(struct sessions *s, struct worker *w)
 		s->idle->prev_idle = w;
 	s->idle = w;
 	s->nidle++;
+	counters_set_gauge(s->counters, CTR_TCP_THREADS_CACHED, s->nidle);
 	while (!w->assigned && !s->stopping && s->nidle <= s->cache_size)
 		if (pthread_cond_timedwait(&w->wake, &s->lock, &deadline) ==
 		    ETIMEDOUT)
@@ -622,6 +624,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	}
 	pthread_mutex_lock(&s->lock);
 	note_peak_locked(s);
+	counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED, ++s->started);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

@@ -28,6 +28,7 @@ struct sessions {
 	unsigned		 peak;
 	bool			 stopping;
 	unsigned		 threads;	/* session threads alive */
+	unsigned long long	 started;	/* threads ever started */
 	struct session		*spent;		/* start copies, for reuse */
 	unsigned		 nspent;
 	struct worker		*idle;		/* cached threads, newest first */
