@@ -9,7 +9,8 @@
 # peer "before", to compare two versions in one run), RUNS (3), DURATION (5 s), PEERS
 # ("echod naive node"), HOLD (10000), HOLD_MAX (30000, capped by the hard
 # RLIMIT_NOFILE), HOLD_STEPS ("1000 5000 10000"), OUT (results file),
-# SCENS (the scenarios to run, default all: udp-flood-64x64 udp-pingpong-64
+# SCENS (the scenarios to run, default all: udp-flood-64x64
+# udp-flood-gso-64x64 udp-pingpong-64
 # pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold
 # hold-max).
 # One raw line per run: "peer=... scen=... run=... key=value ...", with the
@@ -21,7 +22,7 @@ ECHOD=${ECHOD:-$root/build/echod}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 PEERS=${PEERS:-echod naive node}
-SCENS=${SCENS:-udp-flood-64x64 udp-pingpong-64 pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold hold-max}
+SCENS=${SCENS:-udp-flood-64x64 udp-flood-gso-64x64 udp-pingpong-64 pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold hold-max}
 want() { [[ " $SCENS " == *" $1 "* ]]; }
 HOLD=${HOLD:-10000}
 HOLD_MAX=${HOLD_MAX:-30000}
@@ -132,6 +133,9 @@ for ((r = 1; r <= RUNS; r++)); do
 		[[ $peer == node ]] && ! command -v node >/dev/null && continue
 		start "$peer" || continue
 		measure "$peer" udp-flood-64x64 "$r" "$eb" flood -p "$port" -n 64 -s 64 -d "$DURATION"
+		# The same datagrams from a client that lets the kernel batch
+		# them (UDP_SEGMENT out, UDP_GRO in), so the client is cheap.
+		measure "$peer" udp-flood-gso-64x64 "$r" "$eb" flood -g -p "$port" -n 64 -s 64 -d "$DURATION"
 		measure "$peer" udp-pingpong-64 "$r" "$eb" flood -p "$port" -n 1 -s 64 -d "$DURATION"
 		measure "$peer" pingpong-1x64 "$r" "$work/echobench" -m pingpong -p "$port" -c 1 -s 64 -d "$DURATION"
 		measure "$peer" pingpong-50x64 "$r" "$work/echobench" -m pingpong -p "$port" -c 50 -s 64 -d "$DURATION"

@@ -27,7 +27,7 @@ stat() {
 }
 
 peers=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^peer=/) print substr($i, 6) }' "$in" | awk '!s[$0]++')
-scens="udp-flood-64x64 udp-pingpong-64 pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16"
+scens="udp-flood-64x64 udp-flood-gso-64x64 udp-pingpong-64 pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16"
 printf '%-18s' scenario
 for p in $peers; do printf ' %-28s' "$p"; done
 printf '\n'
