@@ -553,6 +553,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	struct session *ss = NULL, *extra = NULL, *last = NULL;
 	struct worker *w;
 	pthread_t tid;
+	bool	 raised;
 	int	 rc;
 
 	*evicted = false;
@@ -604,6 +605,10 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	ss->ctr = NULL;
 	link_locked(s, ss, slot);
 	s->threads++;
+	/* Counted now, undone below if no thread starts: one lock, not two. */
+	raised = s->count > s->peak;
+	note_peak_locked(s);
+	counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED, ++s->started);
 	pthread_mutex_unlock(&s->lock);
 	while ((last = extra) != NULL) {
 		extra = extra->next;
@@ -612,6 +617,13 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 
 	if ((rc = pthread_create(&tid, &s->attr, session_thread, ss)) != 0) {
 		pthread_mutex_lock(&s->lock);
+		if (raised && s->peak == s->count) {
+			s->peak--;
+			counters_set_gauge(s->counters, CTR_TCP_CLIENTS_PEAK,
+			    s->peak);
+		}
+		counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED,
+		    --s->started);
 		unlink_locked(s, ss);
 		if (--s->threads == 0)
 			pthread_cond_broadcast(&s->drained);
@@ -622,10 +634,6 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		errno = rc;
 		return -1;
 	}
-	pthread_mutex_lock(&s->lock);
-	note_peak_locked(s);
-	counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED, ++s->started);
-	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
