@@ -24,6 +24,7 @@
 #define ACCEPT_BACKOFF_MS	100	/* after EMFILE and friends */
 #define SHUTDOWN_WAIT_MS	1500	/* the contract allows 2 s in all */
 #define STATUS_INTERVAL_MS	1000	/* STATUS= refresh under systemd */
+#define RECLAIM_MS		100	/* while client threads are starting */
 #define FD_RESERVE		32	/* stdio, log, eventfd, slack */
 
 /* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), or 0. */
@@ -335,7 +336,7 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 	struct timespec ts;
 	struct notify_watchdog wd;
 	char	 status[128] = "";
-	bool	 with_status = notify_enabled(), paused;
+	bool	 with_status = notify_enabled(), paused, reclaim = false;
 	long long resume = 0, timeout;
 	size_t	 i, n;
 	int	 sig;
@@ -365,6 +366,9 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 			};
 		timeout = notify_watchdog_timeout(&wd,
 		    poll_timeout(resume, with_status), now_ms());
+		/* After a burst, come back for what its threads left. */
+		if (reclaim && (timeout < 0 || timeout > RECLAIM_MS))
+			timeout = RECLAIM_MS;
 		ts.tv_sec = timeout / 1000;
 		ts.tv_nsec = (timeout % 1000) * 1000000L;
 		if (ppoll(pfd, n, timeout >= 0 ? &ts : NULL, waitmask) == -1) {
@@ -375,6 +379,7 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 		}
 		if (!paused && accept_ready(srv, pfd, n))
 			resume = now_ms() + ACCEPT_BACKOFF_MS;
+		reclaim = sessions_reclaim(&srv->sessions);
 		/* A ready listener keeps ppoll from letting signals in. */
 		signals_let_in(waitmask);
 	}

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 #define SESSION_SMALLSIZE	((size_t)1024)
 #define SESSION_BUFSIZE		((size_t)16 * 1024)
 #define SESSION_SPENT_KEEP	64	/* start copies kept for reuse */
+#define SESSION_TRIM_AFTER	256	/* copies freed at once: then trim */
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SESSION_STACKSIZE	((size_t)1024 * 1024)
@@ -444,6 +446,7 @@ session_thread(void *arg)
 	first->next = s->spent;
 	s->spent = first;
 	s->nspent++;
+	s->starting--;
 	pthread_mutex_unlock(&s->lock);
 	do {
 		session_serve(&w.ss);
@@ -518,6 +521,65 @@ admit_locked(struct sessions *s, struct source_slot *slot,
 	return 0;
 }
 
+/*
+ * The start copies beyond the few kept for the next new threads, taken off
+ * the list: a burst of new threads leaves one per thread that started.
+ */
+static struct session *
+spent_surplus_locked(struct sessions *s)
+{
+	struct session *extra, *last = NULL;
+
+	if (s->nspent <= SESSION_SPENT_KEEP)
+		return NULL;
+	extra = s->spent;
+	while (s->nspent > SESSION_SPENT_KEEP) {
+		last = s->spent;
+		s->spent = last->next;
+		s->nspent--;
+	}
+	last->next = NULL;
+	return extra;
+}
+
+/* Free a list of start copies; how many. */
+static unsigned
+spent_free(struct session *list)
+{
+	struct session *ss;
+	unsigned n = 0;
+
+	while ((ss = list) != NULL) {
+		list = ss->next;
+		free(ss);
+		n++;
+	}
+	return n;
+}
+
+bool
+sessions_reclaim(struct sessions *s)
+{
+	struct session *extra;
+	bool	 due;
+
+	pthread_mutex_lock(&s->lock);
+	extra = spent_surplus_locked(s);
+	due = s->starting > 0;
+	pthread_mutex_unlock(&s->lock);
+	/*
+	 * Freed in any order, they leave their pages in the middle of the
+	 * heap, which free() never returns: after a crowd, trim.
+	 */
+	s->untrimmed += spent_free(extra);
+	if (!due) {
+		if (s->untrimmed >= SESSION_TRIM_AFTER)
+			(void)malloc_trim(0);
+		s->untrimmed = 0;
+	}
+	return due;
+}
+
 /* Only a session whose thread really runs counts toward the peak. */
 static void
 note_peak_locked(struct sessions *s)
@@ -550,7 +612,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
     const struct session_admission *adm, bool *evicted)
 {
 	struct source_slot *slot;
-	struct session *ss = NULL, *extra = NULL, *last = NULL;
+	struct session *ss = NULL;
 	struct worker *w;
 	pthread_t tid;
 	bool	 raised;
@@ -584,16 +646,6 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	if ((ss = s->spent) != NULL) {
 		s->spent = ss->next;
 		s->nspent--;
-		/* A burst of new threads left many: keep a few. */
-		if (s->nspent > SESSION_SPENT_KEEP) {
-			extra = s->spent;
-			while (s->nspent > SESSION_SPENT_KEEP) {
-				last = s->spent;
-				s->spent = last->next;
-				s->nspent--;
-			}
-			last->next = NULL;
-		}
 	} else if ((ss = malloc(sizeof(*ss))) == NULL) {
 		sources_release(&s->sources, slot);
 		pthread_mutex_unlock(&s->lock);
@@ -605,15 +657,12 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	ss->ctr = NULL;
 	link_locked(s, ss, slot);
 	s->threads++;
+	s->starting++;
 	/* Counted now, undone below if no thread starts: one lock, not two. */
 	raised = s->count > s->peak;
 	note_peak_locked(s);
 	counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED, ++s->started);
 	pthread_mutex_unlock(&s->lock);
-	while ((last = extra) != NULL) {
-		extra = extra->next;
-		free(last);
-	}
 
 	if ((rc = pthread_create(&tid, &s->attr, session_thread, ss)) != 0) {
 		pthread_mutex_lock(&s->lock);
@@ -625,6 +674,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED,
 		    --s->started);
 		unlink_locked(s, ss);
+		s->starting--;
 		if (--s->threads == 0)
 			pthread_cond_broadcast(&s->drained);
 		ss->next = s->spent;

@@ -31,6 +31,8 @@ struct sessions {
 	unsigned long long	 started;	/* threads ever started */
 	struct session		*spent;		/* start copies, for reuse */
 	unsigned		 nspent;
+	unsigned		 starting;	/* threads yet to take theirs */
+	unsigned		 untrimmed;	/* copies freed, heap not trimmed */
 	struct worker		*idle;		/* cached threads, newest first */
 	unsigned		 nidle;
 	unsigned		 cache_size;	/* thread_cache_size */
@@ -66,6 +68,12 @@ void	sessions_destroy(struct sessions *s);
 int	session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	    socklen_t peerlen, const struct ipaddr *source,
 	    const struct session_admission *adm, bool *evicted);
+/*
+ * Free what a burst of new threads left over (the copies they started
+ * from, beyond a few); the accept loop calls it.  True while threads are
+ * still starting: call again soon.
+ */
+bool	sessions_reclaim(struct sessions *s);
 /* Note each client's silences (fair share needs them) or not. */
 void	sessions_set_fair_share(struct sessions *s, bool on);
 /* Clients connected now. */
