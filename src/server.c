@@ -337,6 +337,7 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 	struct notify_watchdog wd;
 	char	 status[128] = "";
 	bool	 with_status = notify_enabled(), paused, reclaim = false;
+	bool	 launching = false;
 	long long resume = 0, timeout;
 	size_t	 i, n;
 	int	 sig;
@@ -369,6 +370,9 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 		/* After a burst, come back for what its threads left. */
 		if (reclaim && (timeout < 0 || timeout > RECLAIM_MS))
 			timeout = RECLAIM_MS;
+		/* Clients wait for threads: look at the listeners, then on. */
+		if (launching)
+			timeout = 0;
 		ts.tv_sec = timeout / 1000;
 		ts.tv_nsec = (timeout % 1000) * 1000000L;
 		if (ppoll(pfd, n, timeout >= 0 ? &ts : NULL, waitmask) == -1) {
@@ -379,6 +383,7 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 		}
 		if (!paused && accept_ready(srv, pfd, n))
 			resume = now_ms() + ACCEPT_BACKOFF_MS;
+		launching = tcp_launch(&srv->acceptor);
 		reclaim = sessions_reclaim(&srv->sessions);
 		/* A ready listener keeps ppoll from letting signals in. */
 		signals_let_in(waitmask);

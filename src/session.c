@@ -73,6 +73,7 @@ struct session {
 	atomic_bool		 waiting;	/* in recv, nothing unsent */
 	_Atomic long long	 last_ms;	/* last data, CLOCK_MONOTONIC */
 	struct counter_shard	*ctr;		/* its thread's counters */
+	struct session		*qnext;		/* waiting for a thread */
 	struct sockaddr_storage	 peer;
 };
 
@@ -362,6 +363,9 @@ session_serve(struct session *ss)
 	session_end(ss);
 }
 
+static void	note_peak_locked(struct sessions *s);
+static struct session *queue_pop_locked(struct sessions *s);
+
 static void
 idle_unlink_locked(struct sessions *s, struct worker *w)
 {
@@ -376,6 +380,29 @@ idle_unlink_locked(struct sessions *s, struct worker *w)
 }
 
 /*
+ * A heap copy whose session a thread took over goes back to session_start()
+ * for the next one: a free() here would give this thread a malloc cache
+ * and an arena of its own, most of a kilobyte per client.
+ */
+static void
+first_taken_locked(struct sessions *s, struct session *copy)
+{
+	copy->next = s->spent;
+	s->spent = copy;
+	s->nspent++;
+	s->starting--;
+}
+
+/* A cached thread took a queued session: no new thread will start for it. */
+static void
+queued_adopted_locked(struct sessions *s, struct session *copy)
+{
+	first_taken_locked(s, copy);
+	s->threads--;	/* counted for the thread it no longer needs */
+	note_peak_locked(s);
+}
+
+/*
  * Wait in the cache for the next client, up to thread_cache_timeout.
  * True with w->ss holding it, false when this thread should end: the cache
  * is full, shrank, timed out, or the daemon stops.
@@ -383,9 +410,20 @@ idle_unlink_locked(struct sessions *s, struct worker *w)
 static bool
 worker_park(struct sessions *s, struct worker *w)
 {
+	struct session *q;
 	struct timespec deadline;
 
 	pthread_mutex_lock(&s->lock);
+	if (!s->stopping && (q = queue_pop_locked(s)) != NULL) {
+		/* A client waits for a thread: this one will do. */
+		session_move_locked(s, q, &w->ss);
+		w->ss.thread = pthread_self();
+		w->ss.started = true;
+		w->ss.ctr = &w->ctr;
+		queued_adopted_locked(s, q);
+		pthread_mutex_unlock(&s->lock);
+		return true;
+	}
 	if (s->stopping || s->nidle >= s->cache_size) {
 		pthread_mutex_unlock(&s->lock);
 		return false;
@@ -438,15 +476,7 @@ session_thread(void *arg)
 	w.ss.thread = pthread_self();
 	w.ss.started = true;
 	w.ss.ctr = &w.ctr;
-	/*
-	 * Back to session_start() for the next new thread: a free() here
-	 * would give this thread a malloc cache and an arena of its own,
-	 * most of a kilobyte per client.
-	 */
-	first->next = s->spent;
-	s->spent = first;
-	s->nspent++;
-	s->starting--;
+	first_taken_locked(s, first);
 	pthread_mutex_unlock(&s->lock);
 	do {
 		session_serve(&w.ss);
@@ -614,8 +644,6 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	struct source_slot *slot;
 	struct session *ss = NULL;
 	struct worker *w;
-	pthread_t tid;
-	bool	 raised;
 	int	 rc;
 
 	*evicted = false;
@@ -642,7 +670,12 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		pthread_mutex_unlock(&s->lock);
 		return 0;
 	}
-	/* A new thread takes this heap copy over into its stack. */
+	/*
+	 * Queued for sessions_launch(): the accept loop drains the listen
+	 * queue first and starts threads after, so a burst waits here, not
+	 * in a full backlog that drops SYNs.  The thread then takes this
+	 * heap copy over into its stack.
+	 */
 	if ((ss = s->spent) != NULL) {
 		s->spent = ss->next;
 		s->nspent--;
@@ -658,33 +691,83 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	link_locked(s, ss, slot);
 	s->threads++;
 	s->starting++;
-	/* Counted now, undone below if no thread starts: one lock, not two. */
-	raised = s->count > s->peak;
-	note_peak_locked(s);
-	counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED, ++s->started);
+	ss->qnext = NULL;
+	if (s->queue_tail != NULL)
+		s->queue_tail->qnext = ss;
+	else
+		s->queue = ss;
+	s->queue_tail = ss;
 	pthread_mutex_unlock(&s->lock);
-
-	if ((rc = pthread_create(&tid, &s->attr, session_thread, ss)) != 0) {
-		pthread_mutex_lock(&s->lock);
-		if (raised && s->peak == s->count) {
-			s->peak--;
-			counters_set_gauge(s->counters, CTR_TCP_CLIENTS_PEAK,
-			    s->peak);
-		}
-		counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED,
-		    --s->started);
-		unlink_locked(s, ss);
-		s->starting--;
-		if (--s->threads == 0)
-			pthread_cond_broadcast(&s->drained);
-		ss->next = s->spent;
-		s->spent = ss;
-		s->nspent++;
-		pthread_mutex_unlock(&s->lock);
-		errno = rc;
-		return -1;
-	}
 	return 0;
+}
+
+/* The oldest session waiting for a thread, off the queue; NULL if none. */
+static struct session *
+queue_pop_locked(struct sessions *s)
+{
+	struct session *ss = s->queue;
+
+	if (ss != NULL && (s->queue = ss->qnext) == NULL)
+		s->queue_tail = NULL;
+	return ss;
+}
+
+/* A queued session that will have no thread: unregister, keep the copy. */
+static void
+queued_drop_locked(struct sessions *s, struct session *ss)
+{
+	unlink_locked(s, ss);
+	s->starting--;
+	if (--s->threads == 0)
+		pthread_cond_broadcast(&s->drained);
+	ss->next = s->spent;
+	s->spent = ss;
+	s->nspent++;
+}
+
+bool
+sessions_launch(struct sessions *s, unsigned max, unsigned *failed,
+    struct sockaddr_storage *peer)
+{
+	struct session *ss;
+	pthread_t tid;
+	unsigned started = 0, i;
+	bool	 more;
+	int	 rc, fd;
+
+	*failed = 0;
+	for (i = 0; i < max; i++) {
+		pthread_mutex_lock(&s->lock);
+		ss = queue_pop_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		if (ss == NULL)
+			break;
+		if ((rc = pthread_create(&tid, &s->attr, session_thread,
+		    ss)) == 0) {
+			started++;
+			continue;
+		}
+		/* No thread: the client is closed, as if refused. */
+		pthread_mutex_lock(&s->lock);
+		*peer = ss->peer;
+		fd = ss->fd;
+		queued_drop_locked(s, ss);
+		pthread_mutex_unlock(&s->lock);
+		close(fd);
+		(*failed)++;
+		errno = rc;
+	}
+	pthread_mutex_lock(&s->lock);
+	/* Only a session whose thread really runs counts toward the peak. */
+	if (started > 0) {
+		note_peak_locked(s);
+		s->started += started;
+		counters_set_gauge(s->counters, CTR_TCP_THREADS_STARTED,
+		    s->started);
+	}
+	more = s->queue != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return more;
 }
 
 void
@@ -766,6 +849,12 @@ sessions_shutdown(struct sessions *s, int timeout_ms)
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
+	/* Clients still waiting for a thread will have none. */
+	while ((ss = queue_pop_locked(s)) != NULL) {
+		(void)shutdown(ss->fd, SHUT_RDWR);
+		close(ss->fd);
+		queued_drop_locked(s, ss);
+	}
 	/* Wakes a thread blocked in recv() or send(); the peer sees EOF. */
 	for (ss = s->head; ss != NULL; ss = ss->next)
 		(void)shutdown(ss->fd, SHUT_RDWR);

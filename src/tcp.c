@@ -2,8 +2,9 @@
 /*
  * The TCP accept side: drain a listener, admit each client against
  * max_clients (over the limit: accept and close at once, logged once per
- * burst), hand it to its session thread, and turn accept(2) resource errors
- * into a back-off instead of a busy loop.
+ * burst), hand it to a cached session thread or start one for it after the
+ * drain, and turn accept(2) resource errors into a back-off instead of a
+ * busy loop.
  */
 
 #include <sys/socket.h>
@@ -20,7 +21,14 @@
 #include "echod/session.h"
 #include "echod/tcp.h"
 
-#define ACCEPT_BATCH		64	/* per listener per wake-up */
+/*
+ * Per wake-up: accept(2) a listener's whole backlog (a few µs each), then
+ * start at most a batch of threads (tens of µs each), so that a connect
+ * burst waits admitted in the daemon instead of overflowing the kernel's
+ * listen queue, which drops SYNs and costs those clients a 1 s retransmit.
+ */
+#define ACCEPT_BATCH		4096
+#define LAUNCH_BATCH		64
 #define RATELIMIT_SECONDS	5
 
 void
@@ -196,6 +204,23 @@ admit(struct tcp_acceptor *a, int cfd, const struct sockaddr *peer,
 	else if (errno != ESHUTDOWN)
 		refuse_thread(a, net_format_addr(peer, buf, sizeof(buf)));
 	close(cfd);
+}
+
+bool
+tcp_launch(struct tcp_acceptor *a)
+{
+	struct sockaddr_storage peer;
+	char	 buf[NET_ADDRSTRLEN];
+	unsigned failed;
+	bool	 more;
+
+	more = sessions_launch(a->sessions, LAUNCH_BATCH, &failed, &peer);
+	if (failed > 0) {
+		counter_add(&a->ctr, CTR_TCP_REFUSED_THREAD, failed - 1);
+		refuse_thread(a, net_format_addr((struct sockaddr *)&peer,
+		    buf, sizeof(buf)));
+	}
+	return more;
 }
 
 /* accept(2) errors that mean "out of something": back off, don't spin. */

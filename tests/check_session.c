@@ -48,6 +48,8 @@ start_client(unsigned max_clients, int *err)
 {
 	const struct session_admission adm = { .max_clients = max_clients };
 	struct ipaddr src = { .family = AF_INET };
+	struct sockaddr_storage failed_peer;
+	unsigned failed;
 	bool	 evicted;
 	int	 sv[2];
 
@@ -58,6 +60,14 @@ start_client(unsigned max_clients, int *err)
 		*err = errno;
 		close(sv[0]);
 		close(sv[1]);
+		return -1;
+	}
+	/* Admitted: now its thread, which closes sv[1] if it cannot start. */
+	ck_assert(!sessions_launch(&reg, 1000, &failed, &failed_peer));
+	if (failed > 0) {
+		ck_assert_uint_eq(failed, 1);
+		*err = errno;
+		close(sv[0]);
 		return -1;
 	}
 	*err = 0;

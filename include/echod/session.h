@@ -33,6 +33,8 @@ struct sessions {
 	unsigned		 nspent;
 	unsigned		 starting;	/* threads yet to take theirs */
 	unsigned		 untrimmed;	/* copies freed, heap not trimmed */
+	struct session		*queue;		/* admitted, waiting for a thread */
+	struct session		*queue_tail;
 	struct worker		*idle;		/* cached threads, newest first */
 	unsigned		 nidle;
 	unsigned		 cache_size;	/* thread_cache_size */
@@ -58,16 +60,25 @@ int	sessions_init(struct sessions *s, struct counters *counters);
 void	sessions_destroy(struct sessions *s);
 /*
  * Register fd (a connected TCP socket from peer, whose masked address is
- * source) and start its thread.  When max_clients are connected and fair
- * share is on, a client of the heaviest source may be closed to make room:
- * *evicted says so.  On success the session owns fd.  On failure the
- * caller still owns fd and errno says why: EBUSY when max_clients are
- * connected, EDQUOT when source holds max_per_source, ESHUTDOWN when
- * stopping, EAGAIN or ENOMEM when no thread or memory could be had.
+ * source) and hand it to a cached thread, or queue it for
+ * sessions_launch().  When max_clients are connected and fair share is on,
+ * a client of the heaviest source may be closed to make room: *evicted
+ * says so.  On success the session owns fd.  On failure the caller still
+ * owns fd and errno says why: EBUSY when max_clients are connected, EDQUOT
+ * when source holds max_per_source, ESHUTDOWN when stopping, ENOMEM.
  */
 int	session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	    socklen_t peerlen, const struct ipaddr *source,
 	    const struct session_admission *adm, bool *evicted);
+/*
+ * Start threads for up to max queued clients, oldest first (a thread that
+ * finishes its client takes the next queued one too).  A client whose
+ * thread cannot start (EAGAIN, as in thread exhaustion) is closed and
+ * unregistered: *failed counts them and *peer is the last one.  True while
+ * more wait.
+ */
+bool	sessions_launch(struct sessions *s, unsigned max, unsigned *failed,
+	    struct sockaddr_storage *peer);
 /*
  * Free what a burst of new threads left over (the copies they started
  * from, beyond a few); the accept loop calls it.  True while threads are

@@ -69,6 +69,14 @@ void	tcp_acceptor_set_policy(struct tcp_acceptor *a, const struct acl *acl,
  * when accept(2) ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM) and
  * the caller should stop polling the listeners for a while.
  */
+/*
+ * Start the threads of admitted clients, a batch at a time (after the
+ * listeners are drained, so a burst waits in the daemon rather than in
+ * the kernel's backlog); a client without a thread is closed and counted
+ * as tcp_refused_thread.  True while more wait: call again without
+ * sleeping.
+ */
+bool	tcp_launch(struct tcp_acceptor *a);
 int	tcp_accept_batch(struct tcp_acceptor *a, int fd);
 
 #endif /* ECHOD_TCP_H */
