@@ -50,29 +50,35 @@ eb=$work/edgebench
 read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range
 port=$((eph_lo - 1000 - RANDOM % 5000))
 
-start() { # peer
-	port=$((port + 1))
-	case $1 in
-	echod | before)
-		local bin=$ECHOD
-		[[ $1 == before ]] && bin=${ECHOD_BEFORE:?ECHOD_BEFORE is not set}
-		# One source floods on purpose: the UDP rate limit stays in
-		# the path, set too high to bite.
-		printf 'listen = {"127.0.0.1"}\nmax_clients = %d\n%s\n%s\n' \
-		    $((HOLD_MAX > 10000 ? HOLD_MAX + 100 : 10100)) 'log_level = "warning"' \
-		    'udp_rate_per_source = 1000000000
+start() { # peer; up to 5 ports, in case one is taken
+	local try bin
+	for try in 1 2 3 4 5; do
+		port=$((port + 1))
+		case $1 in
+		echod | before)
+			bin=$ECHOD
+			[[ $1 == before ]] && bin=${ECHOD_BEFORE:?ECHOD_BEFORE is not set}
+			# One source floods on purpose: the UDP rate limit stays in
+			# the path, set too high to bite.
+			printf 'listen = {"127.0.0.1"}\nmax_clients = %d\n%s\n%s\n' \
+			    $((HOLD_MAX > 10000 ? HOLD_MAX + 100 : 10100)) 'log_level = "warning"' \
+			    'udp_rate_per_source = 1000000000
 udp_rate_burst = 1000000000' >"$work/echod.conf"
-		"$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
-		;;
-	naive) "$work/peer-naive" "$port" >>"$work/naive.log" 2>&1 & ;;
-	node) node "$here/peer-node.js" "$port" >>"$work/node.log" 2>&1 & ;;
-	esac
-	pid=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		sleep 0.05
+			"$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
+			;;
+		naive) "$work/peer-naive" "$port" >>"$work/naive.log" 2>&1 & ;;
+		node) node "$here/peer-node.js" "$port" >>"$work/node.log" 2>&1 & ;;
+		esac
+		pid=$!
+		for _ in $(seq 100); do
+			# Ours, not another process that holds the port: it must live.
+			kill -0 "$pid" 2>/dev/null || break
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+			sleep 0.05
+		done
+		stop
+		log "$1 did not start on port $port"
 	done
-	log "$1 did not start"
 	return 1
 }
 

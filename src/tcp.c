@@ -28,7 +28,7 @@
  * listen queue, which drops SYNs and costs those clients a 1 s retransmit.
  */
 #define ACCEPT_BATCH		4096
-#define LAUNCH_BATCH		64
+#define LAUNCH_BATCH		16
 #define RATELIMIT_SECONDS	5
 
 void
