@@ -191,6 +191,9 @@ flood(void)
 		if (gso && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one,
 		    sizeof(one)) == -1) {
 			perror("edgebench: UDP_GRO");
+			free(sent);
+			free(lat);
+			close(fd);
 			return 2;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,14 +32,19 @@
 static rlim_t
 nr_open(void)
 {
-	unsigned long long v = 0;
+	unsigned long long v;
+	char	 line[32], *end;
 	FILE	*fp;
 
 	if ((fp = fopen("/proc/sys/fs/nr_open", "re")) == NULL)
 		return 0;
-	if (fscanf(fp, "%llu", &v) != 1)
-		v = 0;
+	if (fgets(line, sizeof(line), fp) == NULL)
+		line[0] = '\0';
 	fclose(fp);
+	errno = 0;
+	v = strtoull(line, &end, 10);
+	if (errno != 0 || end == line || (*end != '\n' && *end != '\0'))
+		return 0;
 	return (rlim_t)v;
 }
 

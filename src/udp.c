@@ -58,7 +58,7 @@
 #define UDP_GSO_WIRE_V4		1472
 #define UDP_GSO_WIRE_V6		1452
 /* Every datagram of a batch, GRO buffers cut up: one iovec each. */
-#define UDP_DATAGRAMS		(UDP_BATCH * UDP_GRO_SEGS)
+#define UDP_DATAGRAMS		((size_t)UDP_BATCH * UDP_GRO_SEGS)
 
 /*
  * Control space aligned as the struct cmsghdr it holds, for both pktinfos

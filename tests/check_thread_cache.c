@@ -38,7 +38,7 @@ base_threads(struct daemon *d)
 static void
 threads_become(struct daemon *d, int want, int timeout_ms)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct timespec ts = { 0, 20L * 1000 * 1000 };
 	int	 n = -1, waited;
 
 	for (waited = 0; waited <= timeout_ms; waited += 20) {

@@ -64,15 +64,17 @@ send_segmented(int fd, int nseg)
 		char	 buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} c;
-	struct iovec iov = { data, 0 };
+	struct iovec iov;
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
 	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
 	uint16_t seg = SEG;
+	size_t	 len = 0;
 	int	 i;
 
 	for (i = 0; i <= nseg; i++)
-		iov.iov_len += segment(i, nseg, data + iov.iov_len);
+		len += segment(i, nseg, &data[len]);
+	iov = (struct iovec){ data, len };
 	h->cmsg_level = IPPROTO_UDP;
 	h->cmsg_type = UDP_SEGMENT;
 	h->cmsg_len = CMSG_LEN(sizeof(seg));
