@@ -63,6 +63,28 @@ one_client(struct daemon *d, size_t len, uint64_t seed)
 	clients_ok(d, 0);
 }
 
+/*
+ * n clients connected at once, each echoed, then all gone: n threads
+ * finish together and try to enter the cache.
+ */
+static void
+crowd_leaves(struct daemon *d, int n)
+{
+	unsigned char msg[64];
+	int	 fd[16], i;
+
+	ck_assert_int_le(n, 16);
+	memset(msg, 'x', sizeof(msg));
+	for (i = 0; i < n; i++) {
+		fd[i] = connect_ok(d, AF_INET);
+		echo_ok(fd[i], msg, sizeof(msg));
+	}
+	clients_ok(d, (unsigned)n);
+	for (i = 0; i < n; i++)
+		close(fd[i]);
+	clients_ok(d, 0);
+}
+
 START_TEST(test_next_client_reuses_the_thread)
 {
 	struct daemon d = DAEMON_INIT;
@@ -106,20 +128,10 @@ START_TEST(test_cache_is_bounded_and_times_out)
 {
 	struct daemon d = DAEMON_INIT;
 	int	 base;
-	unsigned char msg[64];
-	int	 fd[10], i;
 
 	start(&d, "thread_cache_size = 4\nthread_cache_timeout = 1\n");
 	base = base_threads(&d);
-	memset(msg, 'x', sizeof(msg));
-	for (i = 0; i < 10; i++) {
-		fd[i] = connect_ok(&d, AF_INET);
-		echo_ok(fd[i], msg, sizeof(msg));
-	}
-	clients_ok(&d, 10);
-	for (i = 0; i < 10; i++)
-		close(fd[i]);
-	clients_ok(&d, 0);
+	crowd_leaves(&d, 10);
 	ck_assert_int_eq(daemon_wait_counter(&d, "tcp_threads_cached", 4,
 	    HARNESS_IO_MS), 0);
 	threads_become(&d, base + 4, HARNESS_IO_MS);
@@ -137,19 +149,10 @@ START_TEST(test_reload_shrinks_the_cache)
 {
 	struct daemon d = DAEMON_INIT;
 	int	 base;
-	unsigned char msg[64];
-	int	 fd[6], i;
 
 	start(&d, "thread_cache_size = 8\nthread_cache_timeout = 3600\n");
 	base = base_threads(&d);
-	memset(msg, 'y', sizeof(msg));
-	for (i = 0; i < 6; i++) {
-		fd[i] = connect_ok(&d, AF_INET);
-		echo_ok(fd[i], msg, sizeof(msg));
-	}
-	for (i = 0; i < 6; i++)
-		close(fd[i]);
-	clients_ok(&d, 0);
+	crowd_leaves(&d, 6);
 	ck_assert_int_eq(daemon_wait_counter(&d, "tcp_threads_cached", 6,
 	    HARNESS_IO_MS), 0);
 	reload(&d, "applied", d.port, "listen = {\"127.0.0.1\"}\n"
