@@ -25,7 +25,6 @@
 #define ACCEPT_BACKOFF_MS	100	/* after EMFILE and friends */
 #define SHUTDOWN_WAIT_MS	1500	/* the contract allows 2 s in all */
 #define STATUS_INTERVAL_MS	1000	/* STATUS= refresh under systemd */
-#define RECLAIM_MS		100	/* while client threads are starting */
 #define FD_RESERVE		32	/* stdio, log, eventfd, slack */
 
 /* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), or 0. */
@@ -342,9 +341,9 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 	struct timespec ts;
 	struct notify_watchdog wd;
 	char	 status[128] = "";
-	bool	 with_status = notify_enabled(), paused, reclaim = false;
+	bool	 with_status = notify_enabled(), paused;
 	bool	 launching = false;
-	long long resume = 0, timeout;
+	long long resume = 0, timeout, reclaim = -1;
 	size_t	 i, n;
 	int	 sig;
 
@@ -373,9 +372,9 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 			};
 		timeout = notify_watchdog_timeout(&wd,
 		    poll_timeout(resume, with_status), now_ms());
-		/* After a burst, come back for what its threads left. */
-		if (reclaim && (timeout < 0 || timeout > RECLAIM_MS))
-			timeout = RECLAIM_MS;
+		/* Come back for the blocks of threads that end. */
+		if (reclaim >= 0 && (timeout < 0 || timeout > reclaim))
+			timeout = reclaim;
 		/* Clients wait for threads: look at the listeners, then on. */
 		if (launching)
 			timeout = 0;

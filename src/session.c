@@ -7,10 +7,14 @@
  *
  * A thread whose client left waits up to thread_cache_timeout for the next
  * one (at most thread_cache_size wait): a hand-off is a condition signal,
- * where a new thread costs a clone, a stack and a scheduler placement.  A
- * session lives on its thread's stack, in the two pages the thread's
- * descriptor and TLS already take, and an idle client's reads touch
- * nothing more: no heap per client at all.
+ * where a new thread costs a clone, a stack and a scheduler placement.
+ *
+ * A thread's state and its first-read buffer live in one heap block the
+ * accept side allocates and frees (struct worker), so an idle client's
+ * frames stay in the stack page its thread's descriptor already takes
+ * (with the tunables of tunables.h: one page, not two).  A client thread
+ * never calls malloc() or free(): that would give it a malloc cache and
+ * an arena, most of a kilobyte per client.
  */
 
 #include <sys/socket.h>
@@ -32,10 +36,10 @@
 #include "echod/counters.h"
 
 /*
- * Reads start small, in the stack page the session already dirtied: an
- * idle or chatty client costs no more.  A read that fills it moves the
- * session to 16 KiB reads (a quarter of a loopback segment) in a frame of
- * its own, whose pages only such clients touch.  Measured: the daemon
+ * Reads start small, in the thread's heap block: an idle or chatty client
+ * costs no more.  A read that fills it moves the session to 16 KiB reads
+ * (a quarter of a loopback segment) in a stack frame of its own, whose
+ * pages only such clients touch.  Measured: the daemon
  * passes 200 clients of 100 KB each, resets, idle timeouts and debug
  * logging (the deepest path: vsnprintf of a peer address) with 16 KiB
  * stacks beside the buffer; 64 KiB leaves margin for libc and signal
@@ -43,8 +47,10 @@
  */
 #define SESSION_SMALLSIZE	((size_t)1024)
 #define SESSION_BUFSIZE		((size_t)16 * 1024)
-#define SESSION_SPENT_KEEP	64	/* start copies kept for reuse */
-#define SESSION_TRIM_AFTER	256	/* copies freed at once: then trim */
+#define SESSION_SPENT_KEEP	64	/* spare blocks kept for reuse */
+#define SESSION_TRIM_AFTER	256	/* blocks freed at once: then trim */
+#define SESSION_RECLAIM_SOON	100	/* ms, while threads start */
+#define SESSION_RECLAIM_LATER	1000	/* ms, while threads may end */
 #ifndef SESSION_STACKSIZE
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SESSION_STACKSIZE	((size_t)1024 * 1024)
@@ -77,7 +83,11 @@ struct session {
 	struct sockaddr_storage	 peer;
 };
 
-/* A session thread, on its own stack for its whole life. */
+/*
+ * A session thread's block, from the accept side's heap: allocated with
+ * its first client (and then, until a thread takes it, only that client's
+ * session), handed back for reuse when the thread ends.
+ */
 struct worker {
 	struct session		 ss;		/* the client served now */
 	struct counter_shard	 ctr;
@@ -85,7 +95,11 @@ struct worker {
 	struct worker		*prev_idle;	/* in the cache */
 	struct worker		*next_idle;
 	bool			 assigned;	/* ss holds a new client */
+	char			 small[SESSION_SMALLSIZE]; /* first reads */
 };
+
+#define SESSION_WORKER(session) \
+	((struct worker *)(void *)((char *)(session) - offsetof(struct worker, ss)))
 
 #define MEMBER_SESSION(m) \
 	((struct session *)(void *)((char *)(m) - offsetof(struct session, member)))
@@ -166,7 +180,7 @@ sessions_destroy(struct sessions *s)
 
 	while ((ss = s->spent) != NULL) {
 		s->spent = ss->next;
-		free(ss);
+		free(SESSION_WORKER(ss));
 	}
 	sources_destroy(&s->sources);
 	pthread_attr_destroy(&s->attr);
@@ -210,7 +224,7 @@ link_locked(struct sessions *s, struct session *ss, struct source_slot *slot)
 
 /*
  * Put to in from's place, in the registry and in its source's list, with
- * the same accounting: from is a copy that is about to be freed.
+ * the same accounting: from's block is about to be handed back.
  */
 static void
 session_move_locked(struct sessions *s, struct session *from,
@@ -327,14 +341,14 @@ session_echo_bulk(struct session *ss, unsigned long long *total,
 	(void)session_echo(ss, buf, sizeof(buf), false, total, why);
 }
 
-/* Set the socket options a session needs, then echo until the client ends. */
+/* Set the socket options w's session needs, then echo until it ends. */
 static void
-session_serve(struct session *ss)
+session_serve(struct worker *w)
 {
+	struct session *ss = &w->ss;
 	struct sessions *s = ss->owner;
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
-	char	 small[SESSION_SMALLSIZE];
 	int	 timeout, keepalive, now;
 
 	/*
@@ -351,7 +365,8 @@ session_serve(struct session *ss)
 		(void)net_set_keepalive(ss->fd, keepalive);
 	while ((now = atomic_load(&s->keepalive)) != keepalive)
 		(void)net_set_keepalive(ss->fd, keepalive = now);
-	if (session_echo(ss, small, sizeof(small), true, &total, &why) == 1)
+	if (session_echo(ss, w->small, sizeof(w->small), true, &total,
+	    &why) == 1)
 		session_echo_bulk(ss, &total, &why);
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		char	 addr[NET_ADDRSTRLEN];
@@ -380,24 +395,23 @@ idle_unlink_locked(struct sessions *s, struct worker *w)
 }
 
 /*
- * A heap copy whose session a thread took over goes back to session_start()
- * for the next one: a free() here would give this thread a malloc cache
- * and an arena of its own, most of a kilobyte per client.
+ * A block goes back to the accept side, which reuses or frees it: never
+ * free() in a client thread (see the comment at the top).
  */
 static void
-first_taken_locked(struct sessions *s, struct session *copy)
+spent_push_locked(struct sessions *s, struct session *ss)
 {
-	copy->next = s->spent;
-	s->spent = copy;
+	ss->next = s->spent;
+	s->spent = ss;
 	s->nspent++;
-	s->starting--;
 }
 
 /* A cached thread took a queued session: no new thread will start for it. */
 static void
 queued_adopted_locked(struct sessions *s, struct session *copy)
 {
-	first_taken_locked(s, copy);
+	spent_push_locked(s, copy);
+	s->starting--;
 	s->threads--;	/* counted for the thread it no longer needs */
 	note_peak_locked(s);
 }
@@ -450,42 +464,45 @@ worker_park(struct sessions *s, struct worker *w)
 }
 
 /*
- * The thread of a session: take it over from the heap copy session_start()
- * registered (the registry then points at this stack), serve it, then
- * serve whichever clients the cache hands over, and end.
+ * The thread of a session: serve the client in the block session_start()
+ * registered, then whichever clients the cache hands over, and end,
+ * handing the block back.
  */
 static void *
 session_thread(void *arg)
 {
-	struct session *first = arg;
-	struct sessions *s = first->owner;
-	struct worker w;
+	struct worker *w = SESSION_WORKER(arg);
+	struct sessions *s = w->ss.owner;
 	pthread_condattr_t ca;
 	bool	 more;
 
-	memset(&w, 0, sizeof(w));
+	w->prev_idle = w->next_idle = NULL;
+	w->assigned = false;
 	/* Deadlines in the cache must not follow wall-clock jumps. */
 	if (pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&w.wake, &ca) != 0)
+	    pthread_cond_init(&w->wake, &ca) != 0)
 		abort();	/* none of these can fail on Linux */
 	pthread_condattr_destroy(&ca);
-	counters_attach(s->counters, &w.ctr);
+	counters_attach(s->counters, &w->ctr);
 	pthread_mutex_lock(&s->lock);
-	session_move_locked(s, first, &w.ss);
-	w.ss.thread = pthread_self();
-	w.ss.started = true;
-	w.ss.ctr = &w.ctr;
-	first_taken_locked(s, first);
+	w->ss.thread = pthread_self();
+	w->ss.started = true;
+	w->ss.ctr = &w->ctr;
+	s->starting--;
 	pthread_mutex_unlock(&s->lock);
 	do {
-		session_serve(&w.ss);
-		more = worker_park(s, &w);
+		session_serve(w);
+		more = worker_park(s, w);
 	} while (more);
-	pthread_cond_destroy(&w.wake);
-	counters_detach(s->counters, &w.ctr);
-	/* The last touch of s: shutdown waits for every thread to get here. */
+	pthread_cond_destroy(&w->wake);
+	counters_detach(s->counters, &w->ctr);
+	/*
+	 * The last touch of s and of w: shutdown waits for every thread to
+	 * get here, and the accept side may free w once the lock is let go.
+	 */
 	pthread_mutex_lock(&s->lock);
+	spent_push_locked(s, &w->ss);
 	if (--s->threads == 0)
 		pthread_cond_broadcast(&s->drained);
 	pthread_mutex_unlock(&s->lock);
@@ -552,8 +569,8 @@ admit_locked(struct sessions *s, struct source_slot *slot,
 }
 
 /*
- * The start copies beyond the few kept for the next new threads, taken off
- * the list: a burst of new threads leaves one per thread that started.
+ * The spare blocks beyond the few kept for the next clients, taken off the
+ * list: a crowd that leaves hands back one per thread.
  */
 static struct session *
 spent_surplus_locked(struct sessions *s)
@@ -572,7 +589,7 @@ spent_surplus_locked(struct sessions *s)
 	return extra;
 }
 
-/* Free a list of start copies; how many. */
+/* Free a list of spare blocks; how many. */
 static unsigned
 spent_free(struct session *list)
 {
@@ -581,33 +598,40 @@ spent_free(struct session *list)
 
 	while ((ss = list) != NULL) {
 		list = ss->next;
-		free(ss);
+		free(SESSION_WORKER(ss));
 		n++;
 	}
 	return n;
 }
 
-bool
+int
 sessions_reclaim(struct sessions *s)
 {
 	struct session *extra;
-	bool	 due;
+	unsigned freed, starting, threads;
 
 	pthread_mutex_lock(&s->lock);
 	extra = spent_surplus_locked(s);
-	due = s->starting > 0;
+	starting = s->starting;
+	threads = s->threads;
 	pthread_mutex_unlock(&s->lock);
 	/*
 	 * Freed in any order, they leave their pages in the middle of the
-	 * heap, which free() never returns: after a crowd, trim.
+	 * heap, which free() never returns: once a crowd has come (no thread
+	 * still starting) and gone (nothing more to free, or plenty), trim.
 	 */
-	s->untrimmed += spent_free(extra);
-	if (!due) {
-		if (s->untrimmed >= SESSION_TRIM_AFTER)
-			(void)malloc_trim(0);
+	s->untrimmed += freed = spent_free(extra);
+	if (starting == 0 && s->untrimmed > 0 && (freed == 0 ||
+	    threads == 0 || s->untrimmed >= SESSION_TRIM_AFTER)) {
+		(void)malloc_trim(0);
 		s->untrimmed = 0;
 	}
-	return due;
+	if (starting > 0)
+		return SESSION_RECLAIM_SOON;
+	/* Each thread that ends hands its block back: come and free it. */
+	if (threads > 0)
+		return SESSION_RECLAIM_LATER;
+	return -1;
 }
 
 /* Only a session whose thread really runs counts toward the peak. */
@@ -659,7 +683,7 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 		return -1;
 	}
 	if ((w = s->idle) != NULL) {
-		/* A cached thread: it takes the client in its own stack. */
+		/* A cached thread: it takes the client into its own block. */
 		idle_unlink_locked(s, w);
 		session_fill(&w->ss, s, fd, peer, peerlen);
 		link_locked(s, &w->ss, slot);
@@ -673,13 +697,15 @@ session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 	/*
 	 * Queued for sessions_launch(): the accept loop drains the listen
 	 * queue first and starts threads after, so a burst waits here, not
-	 * in a full backlog that drops SYNs.  The thread then takes this
-	 * heap copy over into its stack.
+	 * in a full backlog that drops SYNs.  Its thread, or a cached one,
+	 * takes it from this block.
 	 */
 	if ((ss = s->spent) != NULL) {
 		s->spent = ss->next;
 		s->nspent--;
-	} else if ((ss = malloc(sizeof(*ss))) == NULL) {
+	} else if ((w = malloc(sizeof(*w))) != NULL)
+		ss = &w->ss;
+	else {
 		sources_release(&s->sources, slot);
 		pthread_mutex_unlock(&s->lock);
 		errno = ENOMEM;
@@ -720,9 +746,7 @@ queued_drop_locked(struct sessions *s, struct session *ss)
 	s->starting--;
 	if (--s->threads == 0)
 		pthread_cond_broadcast(&s->drained);
-	ss->next = s->spent;
-	s->spent = ss;
-	s->nspent++;
+	spent_push_locked(s, ss);
 }
 
 bool

@@ -198,6 +198,14 @@ int	proc_thread_count(pid_t pid);
 long long proc_status(pid_t pid, const char *field);
 /* CPU time (utime + stime, in clock ticks) pid has used; -1. */
 long long proc_cpu_ticks(pid_t pid);
+/* The value of name in the environment pid was exec'd with; 0, or -1. */
+int	proc_environ(pid_t pid, const char *name, char *buf, size_t size);
+/*
+ * pid's anonymous read-write mappings of exactly size bytes (a thread
+ * stack): how many have one 4 KiB page resident, how many more; 0, or -1.
+ */
+int	proc_anon_rss(pid_t pid, size_t size, unsigned *one_page,
+	    unsigned *more);
 
 /* Sockets on local TCP port in state st (6: TIME_WAIT), from /proc. */
 int	harness_tcp_state_count(int port, int st);

@@ -148,3 +148,65 @@ proc_cpu_ticks(pid_t pid)
 	}
 	return (long long)(ut + st);
 }
+
+int
+proc_environ(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char	 path[64], env[65536];
+	size_t	 len = strlen(name), n, i;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		harness_seterr("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(env, 1, sizeof(env) - 1, fp);
+	fclose(fp);
+	env[n] = '\0';
+	for (i = 0; i < n; i += strlen(env + i) + 1)
+		if (strncmp(env + i, name, len) == 0 && env[i + len] == '=') {
+			snprintf(buf, size, "%s", env + i + len + 1);
+			return 0;
+		}
+	harness_seterr("%s: no %s", path, name);
+	return -1;
+}
+
+int
+proc_anon_rss(pid_t pid, size_t size, unsigned *one_page, unsigned *more)
+{
+	char	 path[64], line[512];
+	unsigned long long lo, hi;
+	bool	 in = false;
+	long long rss;
+	FILE	*fp;
+
+	*one_page = *more = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		harness_seterr("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char	 perms[8], dev[16];
+		unsigned long long off, inode;
+		int	 end = 0;
+
+		/* A mapping's first line; anonymous ones have no path. */
+		if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &lo, &hi,
+		    perms, &off, dev, &inode, &end) == 6) {
+			in = hi - lo == size && strcmp(perms, "rw-p") == 0 &&
+			    inode == 0 && line[end] == '\0';
+			continue;
+		}
+		if (in && sscanf(line, "Rss: %lld kB", &rss) == 1) {
+			if (rss == 4)
+				(*one_page)++;
+			else if (rss > 4)
+				(*more)++;
+		}
+	}
+	fclose(fp);
+	return 0;
+}

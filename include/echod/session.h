@@ -29,7 +29,7 @@ struct sessions {
 	bool			 stopping;
 	unsigned		 threads;	/* session threads alive */
 	unsigned long long	 started;	/* threads ever started */
-	struct session		*spent;		/* start copies, for reuse */
+	struct session		*spent;		/* spare thread blocks */
 	unsigned		 nspent;
 	unsigned		 starting;	/* threads yet to take theirs */
 	unsigned		 untrimmed;	/* copies freed, heap not trimmed */
@@ -80,11 +80,12 @@ int	session_start(struct sessions *s, int fd, const struct sockaddr *peer,
 bool	sessions_launch(struct sessions *s, unsigned max, unsigned *failed,
 	    struct sockaddr_storage *peer);
 /*
- * Free what a burst of new threads left over (the copies they started
- * from, beyond a few); the accept loop calls it.  True while threads are
- * still starting: call again soon.
+ * Free the blocks of threads that ended, beyond a few kept for reuse, and
+ * give the heap back after a crowd; the accept loop calls it.  Returns the
+ * milliseconds until it should be called again (sooner while threads are
+ * starting, later while any run), or -1 when no thread is left.
  */
-bool	sessions_reclaim(struct sessions *s);
+int	sessions_reclaim(struct sessions *s);
 /* Note each client's silences (fair share needs them) or not. */
 void	sessions_set_fair_share(struct sessions *s, bool on);
 /* Clients connected now. */
