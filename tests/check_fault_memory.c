@@ -73,7 +73,7 @@ fault_memory_suite(void)
 int
 main(void)
 {
-	if (FAULT_SANITIZED)
+	if (HARNESS_SANITIZED)
 		return fault_skip("check_fault_memory", "a sanitizer's shadow "
 		    "memory cannot live under RLIMIT_AS");
 	return harness_main(fault_memory_suite(), "check_fault_memory");

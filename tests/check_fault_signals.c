@@ -30,7 +30,7 @@
  * Allow entries for a reload of ~50 ms.  libconfuse grows a list one
  * realloc(3) per value, which ASan turns quadratic (14 s for 60,000).
  */
-#define BIG_ACL		(FAULT_SANITIZED ? 8000 : 60000)
+#define BIG_ACL		(HARNESS_SANITIZED ? 8000 : 60000)
 #define MID_TRIES	5
 #define FLOODERS	4	/* processes; one alone is drained in time */
 #define FLOOD_SEEN	2000	/* connections accepted: the flood is on */

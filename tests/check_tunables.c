@@ -21,12 +21,6 @@
 #include "harness_check.h"
 #include "suite.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED	true	/* the daemon keeps glibc's defaults */
-#else
-#define SANITIZED	false
-#endif
-
 #define STACK_SIZE	((size_t)64 * 1024)	/* session.c, plain builds */
 #define IDLE_CLIENTS	40
 #define BASE_THREADS	2	/* no client: the accept loop and UDP */
@@ -58,9 +52,9 @@ START_TEST(test_merge)
 END_TEST
 
 /*
- * Start with GLIBC_TUNABLES set to env (NULL: unset) and config extra; the
- * value the running image was exec'd with, as /proc shows it (glibc 2.36
- * cuts it after the first tunable when it parses it).
+ * Start with GLIBC_TUNABLES set to env (NULL: unset) and config extra; into
+ * got (unless NULL), the value the running image was exec'd with, as /proc
+ * shows it (glibc 2.36 cuts it after the first tunable when it parses it).
  */
 static void
 start_with(struct daemon *d, const char *env, const char *extra, char *got,
@@ -78,7 +72,8 @@ start_with(struct daemon *d, const char *env, const char *extra, char *got,
 	fd = connect_ok(d, AF_INET);
 	echo_ok(fd, msg, sizeof(msg));
 	close(fd);
-	if (proc_environ(d->pid, "GLIBC_TUNABLES", got, size) == -1)
+	if (got != NULL && proc_environ(d->pid, "GLIBC_TUNABLES", got,
+	    size) == -1)
 		*got = '\0';
 }
 
@@ -88,7 +83,7 @@ START_TEST(test_daemon_runs_with_the_tunables)
 	char	 got[512];
 
 	start_with(&d, NULL, "", got, sizeof(got));
-	if (SANITIZED)
+	if (HARNESS_SANITIZED)
 		ck_assert_msg(*got == '\0', "sanitized, yet ran with '%s'", got);
 	else
 		ck_assert_msg(*got != '\0' && strncmp(got, TUNABLES_ECHOD,
@@ -132,11 +127,10 @@ static unsigned
 stacks_kept(const char *env)
 {
 	struct daemon d = DAEMON_INIT;
-	char	 got[512];
 	unsigned one, more;
 	int	 fd[IDLE_CLIENTS], i;
 
-	start_with(&d, env, "thread_cache_size = 0\n", got, sizeof(got));
+	start_with(&d, env, "thread_cache_size = 0\n", NULL, 0);
 	clients_hold(&d, fd);
 	for (i = 0; i < IDLE_CLIENTS; i++)
 		close(fd[i]);
@@ -173,10 +167,9 @@ static void
 idle_pages(const char *env, unsigned *one_page, unsigned *more)
 {
 	struct daemon d = DAEMON_INIT;
-	char	 got[512];
 	int	 fd[IDLE_CLIENTS], i;
 
-	start_with(&d, env, "", got, sizeof(got));
+	start_with(&d, env, "", NULL, 0);
 	clients_hold(&d, fd);
 	ck_assert_msg(proc_anon_rss(d.pid, STACK_SIZE, one_page, more) == 0,
 	    "%s", harness_error());
@@ -211,7 +204,7 @@ tunables_suite(void)
 	tcase_add_test(tc, test_daemon_runs_with_the_tunables);
 	tcase_add_test(tc, test_the_environment_choice_stands);
 	/* Sanitizers run 1 MiB stacks and glibc's TLS defaults. */
-	if (!SANITIZED) {
+	if (!HARNESS_SANITIZED) {
 		tcase_add_test(tc, test_other_tunables_are_kept);
 		tcase_add_test(tc, test_an_idle_client_holds_one_stack_page);
 	}

@@ -18,6 +18,13 @@
  * ck_assert_msg().  Every wait is bounded.
  */
 
+/* Built with ASan or TSan: their runtime changes sizes and speeds. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HARNESS_SANITIZED	true
+#else
+#define HARNESS_SANITIZED	false
+#endif
+
 /* Failure bound for single I/O steps: generous, so sanitizers fit. */
 #define HARNESS_IO_MS		10000
 /* A UDP datagram payload's largest size over IPv4. */

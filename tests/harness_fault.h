@@ -20,12 +20,6 @@
  * connection flood.
  */
 
-/* Built with ASan or TSan: their runtime changes sizes and speeds. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define FAULT_SANITIZED		true
-#else
-#define FAULT_SANITIZED		false
-#endif
 
 #define FAULT_SRC_ATTACK	"127.0.0.1"	/* where the fault comes from */
 #define FAULT_SRC_PROBE		"127.0.0.2"	/* the well-behaved source */
