@@ -82,7 +82,13 @@ flow_settled(const struct flow *f)
 	return f->state != FLOW_OPEN || (f->end == FLOW_HOLD && flow_at_end(f));
 }
 
-/* What an open flow waits for: POLLOUT, POLLIN, or 0 (idle). */
+/*
+ * What an open flow waits for: POLLOUT, POLLIN, or 0 (idle).  A client
+ * that does not read still watches for the daemon's FIN (POLLRDHUP): one
+ * whose whole stream fit in the buffers has nothing left to send, so no
+ * send of its own would meet the reset.  One that half-closed expects
+ * that FIN, and waits for nothing once it has sent all.
+ */
 static short
 flow_events(const struct flow *f)
 {
@@ -93,6 +99,8 @@ flow_events(const struct flow *f)
 		ev |= POLLOUT;
 	if (f->reading)
 		ev |= POLLIN;
+	else if (!f->shut_wr)
+		ev |= POLLRDHUP;
 	return ev;
 }
 
@@ -171,7 +179,7 @@ flow_recv(struct flow *f)
 	f->rcvd += (uint64_t)n;
 }
 
-/* A client that does not read learns of a reset from poll only. */
+/* A client that does not read learns of a reset or a FIN from poll only. */
 static void
 flow_hangup(struct flow *f)
 {
@@ -180,7 +188,11 @@ flow_hangup(struct flow *f)
 
 	if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	flow_error(f, "hangup", err != 0 ? err : ECONNRESET);
+	if (err != 0)
+		flow_error(f, "hangup", err);
+	else
+		flow_stop(f, FLOW_LOST, "closed by the daemon after %llu "
+		    "sent, none read", (unsigned long long)f->sent);
 }
 
 void
@@ -198,8 +210,9 @@ flows_open(struct flow *f, size_t n, const char *src, int port,
 	}
 }
 
-size_t
-flows_pump(struct flow *f, size_t n, int ms)
+/* Move data for ms; until then, or (settle) until no flow is on its way. */
+static size_t
+pump(struct flow *f, size_t n, int ms, bool settle)
 {
 	long long deadline = harness_now_ms() + ms, left;
 	struct pollfd *pfd = calloc(n > 0 ? n : 1, sizeof(*pfd));
@@ -220,7 +233,8 @@ flows_pump(struct flow *f, size_t n, int ms)
 			if (!flow_settled(&f[i]))
 				busy++;
 		}
-		if (busy == 0 || (left = deadline - harness_now_ms()) <= 0)
+		if ((settle && busy == 0) ||
+		    (left = deadline - harness_now_ms()) <= 0)
 			break;
 		if ((rc = poll(pfd, np, (int)left)) == -1) {
 			ck_assert_msg(errno == EINTR, "poll: %s",
@@ -237,13 +251,26 @@ flows_pump(struct flow *f, size_t n, int ms)
 				continue;
 			if (fl->reading && (re & (POLLIN | POLLHUP | POLLERR)))
 				flow_recv(fl);
-			else if (!fl->reading && (re & (POLLHUP | POLLERR)))
+			else if (!fl->reading &&
+			    (re & (POLLHUP | POLLERR | POLLRDHUP)))
 				flow_hangup(fl);
 		}
 	}
 	free(pfd);
 	free(idx);
 	return busy;
+}
+
+size_t
+flows_pump(struct flow *f, size_t n, int ms)
+{
+	return pump(f, n, ms, true);
+}
+
+void
+flows_watch(struct flow *f, size_t n, int ms)
+{
+	(void)pump(f, n, ms, false);
 }
 
 void

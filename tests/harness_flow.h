@@ -62,6 +62,11 @@ void	flows_open(struct flow *f, size_t n, const char *src, int port,
  * number of flows still on their way (open, neither at their end nor idle).
  */
 size_t	flows_pump(struct flow *f, size_t n, int ms);
+/*
+ * Move data for ms even when every flow is settled: a holding flow sees
+ * the daemon close it only while it is polled.
+ */
+void	flows_watch(struct flow *f, size_t n, int ms);
 /* Pump until no flow is on its way; fails the test after timeout_ms. */
 void	flows_settle(struct flow *f, size_t n, int timeout_ms);
 /* Stop sending: each open flow holds once what it sent came back. */
