@@ -37,8 +37,7 @@ START_TEST(test_vanished_peer_dropped)
 	/* Probe after 1 s of silence: gone within a few seconds. */
 	ck_assert_msg(daemon_wait_clients(&d, 0, 5000) == 0, "%s",
 	    harness_error());
-	ck_assert_msg(daemon_wait_counter(&d, "tcp_closed_error", 1,
-	    HARNESS_IO_MS) == 0, "%s", harness_error());
+	counter_wait_ok(&d, "tcp_closed_error", 1);
 	stop_ok(&d, SIGTERM);
 }
 END_TEST

@@ -132,8 +132,7 @@ START_TEST(test_cache_is_bounded_and_times_out)
 	start(&d, "thread_cache_size = 4\nthread_cache_timeout = 1\n");
 	base = base_threads(&d);
 	crowd_leaves(&d, 10);
-	ck_assert_int_eq(daemon_wait_counter(&d, "tcp_threads_cached", 4,
-	    HARNESS_IO_MS), 0);
+	counter_wait_ok(&d, "tcp_threads_cached", 4);
 	threads_become(&d, base + 4, HARNESS_IO_MS);
 	/* Timed out: the second the key says, give or take a tick. */
 	threads_become(&d, base, 2500);
@@ -153,12 +152,10 @@ START_TEST(test_reload_shrinks_the_cache)
 	start(&d, "thread_cache_size = 8\nthread_cache_timeout = 3600\n");
 	base = base_threads(&d);
 	crowd_leaves(&d, 6);
-	ck_assert_int_eq(daemon_wait_counter(&d, "tcp_threads_cached", 6,
-	    HARNESS_IO_MS), 0);
+	counter_wait_ok(&d, "tcp_threads_cached", 6);
 	reload(&d, "applied", d.port, "listen = {\"127.0.0.1\"}\n"
 	    "thread_cache_size = 2\nthread_cache_timeout = 3600\n");
-	ck_assert_int_eq(daemon_wait_counter(&d, "tcp_threads_cached", 2,
-	    HARNESS_IO_MS), 0);
+	counter_wait_ok(&d, "tcp_threads_cached", 2);
 	threads_become(&d, base + 2, HARNESS_IO_MS);
 	still_serving(&d, "a reload that shrank the thread cache");
 	/* SIGTERM with threads waiting in the cache: prompt, exit 0. */

@@ -45,17 +45,6 @@ client(int port, bool gro)
 	return fd;
 }
 
-/*
- * echod counts what it sent once sendmmsg(2) returns, which may be after
- * the client already holds the replies: poll for the count.
- */
-static void
-sent_ok(struct daemon *d, const char *name, unsigned long long want)
-{
-	ck_assert_msg(daemon_wait_counter(d, name, want, HARNESS_IO_MS) == 0,
-	    "%s", harness_error());
-}
-
 /* Datagram i of the run: SEG bytes, TAIL for the last, its own pattern. */
 static size_t
 segment(int i, int nseg, unsigned char *buf)
@@ -126,8 +115,9 @@ START_TEST(test_segmented_message_comes_back_as_datagrams)
 	/* Nothing more: no datagram twice, none merged. */
 	ck_assert_int_eq(udp_recv(fd, got, sizeof(got), 200), -1);
 	ck_assert_uint_eq(counter_ok(&d, "udp_datagrams_in"), SEGS + 1);
-	sent_ok(&d, "udp_datagrams_out", SEGS + 1);
-	sent_ok(&d, "udp_bytes_out", SEGS * SEG + TAIL);
+	/* Counted once sendmmsg(2) returns: maybe after the client has it. */
+	counter_wait_ok(&d, "udp_datagrams_out", SEGS + 1);
+	counter_wait_ok(&d, "udp_bytes_out", SEGS * SEG + TAIL);
 	close(fd);
 	stop_ok(&d, SIGTERM);
 }
@@ -183,7 +173,7 @@ START_TEST(test_gro_client_sees_the_same_boundaries)
 			    "(expected %zu)", i, seg, n, off, len);
 		}
 	}
-	sent_ok(&d, "udp_datagrams_out", SEGS + 1);
+	counter_wait_ok(&d, "udp_datagrams_out", SEGS + 1);
 	close(fd);
 	stop_ok(&d, SIGTERM);
 }
@@ -204,7 +194,7 @@ START_TEST(test_rate_limit_counts_each_segment)
 	expect_segments(fd, 0, 5, SEGS);
 	ck_assert_int_eq(udp_recv(fd, got, sizeof(got), 200), -1);
 	ck_assert_uint_eq(counter_ok(&d, "udp_datagrams_in"), SEGS + 1);
-	sent_ok(&d, "udp_datagrams_out", 5);
+	counter_wait_ok(&d, "udp_datagrams_out", 5);
 	ck_assert_uint_eq(counter_ok(&d, "udp_dropped_rate_limit"),
 	    SEGS + 1 - 5);
 	close(fd);
@@ -242,7 +232,7 @@ START_TEST(test_mixed_sizes_stay_apart)
 		    "datagram %zu: expected %zu bytes, got %zd (%s)", i, len,
 		    n, n == -1 ? harness_error() : "other bytes");
 	}
-	sent_ok(&d, "udp_datagrams_out", sizeof(sizes) / sizeof(sizes[0]));
+	counter_wait_ok(&d, "udp_datagrams_out", sizeof(sizes) / sizeof(sizes[0]));
 	close(fd);
 	stop_ok(&d, SIGTERM);
 }

@@ -40,8 +40,7 @@ from_port(struct daemon *d, const char *src, int lport, const char *rule)
 		    src, lport, harness_error());
 	} else {
 		ck_assert_int_eq(send(u, "drop", 4, 0), 4);
-		ck_assert_msg(daemon_wait_counter(d, rule, before + 1,
-		    HARNESS_IO_MS) == 0, "%s", harness_error());
+		counter_wait_ok(d, rule, before + 1);
 		ck_assert_msg(udp_recv(u, buf, sizeof(buf), 50) == -1,
 		    "from %s:%d answered despite %s", src, lport, rule);
 	}
@@ -140,8 +139,7 @@ START_TEST(test_spoofed_flood_fixed_memory)
 	/* Warm up: one datagram through every path first. */
 	ck_assert_int_eq(udp_spoof("127.9.9.9", 40000, "127.0.0.1", d.port,
 	    "w", 1), 0);
-	ck_assert_msg(daemon_wait_counter(&d, "udp_datagrams_in", 1,
-	    HARNESS_IO_MS) == 0, "%s", harness_error());
+	counter_wait_ok(&d, "udp_datagrams_in", 1);
 	before = proc_status(d.pid, "VmRSS");
 	ck_assert_msg(before > 0, "%s", harness_error());
 	/*
@@ -163,8 +161,7 @@ START_TEST(test_spoofed_flood_fixed_memory)
 		}
 	}
 	close(marker);
-	ck_assert_msg(daemon_wait_counter(&d, "udp_datagrams_in",
-	    1 + SPOOFED + rounds, HARNESS_IO_MS) == 0, "%s", harness_error());
+	counter_wait_ok(&d, "udp_datagrams_in", 1 + SPOOFED + rounds);
 	after = proc_status(d.pid, "VmRSS");
 	ck_assert_msg(after > 0, "%s", harness_error());
 	/*

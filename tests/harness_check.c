@@ -70,6 +70,13 @@ counter_ok(struct daemon *d, const char *name)
 }
 
 void
+counter_wait_ok(struct daemon *d, const char *name, unsigned long long want)
+{
+	ck_assert_msg(daemon_wait_counter(d, name, want, HARNESS_IO_MS) == 0,
+	    "%s", harness_error());
+}
+
+void
 clients_ok(struct daemon *d, unsigned n)
 {
 	ck_assert_msg(daemon_wait_clients(d, n, HARNESS_IO_MS) == 0, "%s",

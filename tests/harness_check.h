@@ -32,6 +32,12 @@ void	udp_echo_ok(int fd, const void *buf, size_t len);
 void	clients_ok(struct daemon *d, unsigned n);
 /* Counter name from a fresh stats line. */
 unsigned long long counter_ok(struct daemon *d, const char *name);
+/*
+ * Wait (HARNESS_IO_MS at most) until counter name is want: what another
+ * thread counts, or counts after the client saw its effect.
+ */
+void	counter_wait_ok(struct daemon *d, const char *name,
+	    unsigned long long want);
 /* The daemon's stderr holds the text made from fmt (a line, or part). */
 void	log_has(struct daemon *d, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
