@@ -56,7 +56,7 @@ int
 main(int argc, char **argv)
 {
 	double trie[MAXRUNS], ref[MAXRUNS], adm[MAXRUNS], t0;
-	struct source_hashkey hk = { 0x243f6a8885a308d3ULL, 0x13198a2e0370 };
+	struct ipaddr_hashkey hk = { 0x243f6a8885a308d3ULL, 0x13198a2e0370 };
 	struct cidr *allow, *deny;
 	struct ipaddr *ip;
 	struct ratelimit *rl = NULL;

@@ -42,14 +42,14 @@ struct set {
 };
 
 struct ratelimit {
-	struct source_hashkey	 hk;
+	struct ipaddr_hashkey	 hk;
 	size_t			 nsets;
 	struct ratelimit_stats	 st;
 	struct set		*sets;
 };
 
 struct ratelimit *
-ratelimit_new(size_t entries, const struct source_hashkey *hk)
+ratelimit_new(size_t entries, const struct ipaddr_hashkey *hk)
 {
 	struct ratelimit *rl;
 	size_t i;
@@ -119,7 +119,7 @@ idle(const struct bucket *b, uint64_t now_ns, uint32_t rate, uint64_t cap)
 static size_t
 set_index(const struct ratelimit *rl, const struct ipaddr *key)
 {
-	uint64_t h = source_hash(&rl->hk, key);
+	uint64_t h = ipaddr_hash(&rl->hk, key);
 
 	/* Lemire's multiply-shift range reduction: no modulo, no bias
 	 * worth counting for nsets < 2^32. */

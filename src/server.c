@@ -112,16 +112,16 @@ open_sockets(struct server *srv)
  */
 static void
 apply_settings(struct server *srv, struct echod_config *cfg,
-    const struct guards *g)
+    const struct policy *g)
 {
 	struct tcp_limits lim;
 	struct udp_policy pol;
 
-	guards_commit(&srv->guards, g);
-	guards_tcp_limits(cfg, &lim);
+	policy_commit(&srv->policy, g);
+	policy_tcp_limits(cfg, &lim);
 	tcp_acceptor_set_limits(&srv->acceptor, &lim);
-	tcp_acceptor_set_policy(&srv->acceptor, srv->guards.acl,
-	    srv->guards.tcp_rate);
+	tcp_acceptor_set_policy(&srv->acceptor, srv->policy.acl,
+	    srv->policy.tcp_rate);
 	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
 	if (cfg->idle_timeout != srv->cfg.idle_timeout)
 		sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
@@ -129,7 +129,7 @@ apply_settings(struct server *srv, struct echod_config *cfg,
 		sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
 	sessions_set_thread_cache(&srv->sessions,
 	    (unsigned)cfg->thread_cache_size, cfg->thread_cache_timeout);
-	guards_udp_policy(&srv->guards, cfg, &srv->sockets, &pol);
+	policy_udp(&srv->policy, cfg, &srv->sockets, &pol);
 	udp_service_resume_with(&srv->udp_service, srv->sockets.udp,
 	    srv->sockets.nudp, &pol);
 	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
@@ -145,20 +145,20 @@ server_open(struct server *srv, const struct echod_config *cfg,
 {
 	struct tcp_limits lim;
 	struct udp_policy pol;
-	struct guards g;
+	struct policy g;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
 	srv->opts = *opts;
 	raise_fd_limit(cfg);
-	if (guards_init(&srv->guards) == -1)
+	if (policy_init(&srv->policy) == -1)
 		return -1;
-	if (guards_prepare(&srv->guards, cfg, &g) == -1)
+	if (policy_prepare(&srv->policy, cfg, &g) == -1)
 		return -1;
-	guards_commit(&srv->guards, &g);
+	policy_commit(&srv->policy, &g);
 	if (counters_init(&srv->counters) == -1) {
 		log_err("cannot set up the counters");
-		goto fail_guards;
+		goto fail_policy;
 	}
 	if (sessions_init(&srv->sessions, &srv->counters) == -1) {
 		log_err("cannot set up the client registry");
@@ -171,15 +171,15 @@ server_open(struct server *srv, const struct echod_config *cfg,
 	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
 	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->counters,
 	    (unsigned)cfg->max_clients);
-	guards_tcp_limits(cfg, &lim);
+	policy_tcp_limits(cfg, &lim);
 	tcp_acceptor_set_limits(&srv->acceptor, &lim);
-	tcp_acceptor_set_policy(&srv->acceptor, srv->guards.acl,
-	    srv->guards.tcp_rate);
+	tcp_acceptor_set_policy(&srv->acceptor, srv->policy.acl,
+	    srv->policy.tcp_rate);
 	counters_attach(&srv->counters, &srv->ctr);
 	if (open_sockets(srv) == -1)
 		goto fail;
 	/* Always running, so enabling udp on reload needs no new thread. */
-	guards_udp_policy(&srv->guards, cfg, &srv->sockets, &pol);
+	policy_udp(&srv->policy, cfg, &srv->sockets, &pol);
 	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
 	    srv->sockets.nudp, &srv->counters, &pol) == -1)
 		goto fail;
@@ -191,8 +191,8 @@ fail:
 	sessions_destroy(&srv->sessions);
 fail_counters:
 	counters_destroy(&srv->counters);
-fail_guards:
-	guards_free(&srv->guards);
+fail_policy:
+	policy_free(&srv->policy);
 	return -1;
 }
 
@@ -236,7 +236,7 @@ server_reload(struct server *srv)
 {
 	struct listeners_change ch;
 	struct echod_config next;
-	struct guards g;
+	struct policy g;
 	const char *path = srv->opts.config_path;
 	bool	 rebind = false;
 	int	 rc = -1;
@@ -269,13 +269,13 @@ server_reload(struct server *srv)
 		else
 			rebind = true;
 	}
-	if (guards_prepare(&srv->guards, &next, &g) == -1) {
+	if (policy_prepare(&srv->policy, &next, &g) == -1) {
 		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
 		    "reload: the running configuration stays");
 		goto fail;
 	}
 	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
-		guards_abort(&srv->guards, &g);
+		policy_abort(&srv->policy, &g);
 		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
 		    "reload: the running configuration stays");
 		goto fail;
@@ -427,7 +427,7 @@ server_close(struct server *srv)
 	if (sessions_count(&srv->sessions) == 0) {
 		sessions_destroy(&srv->sessions);
 		counters_destroy(&srv->counters);
-		guards_free(&srv->guards);
+		policy_free(&srv->policy);
 		config_free(&srv->cfg);
 	}
 	log_event(LOG_EVENT_STOP, LOG_LEVEL_INFO, "stopped");

@@ -30,7 +30,7 @@ sources_init(struct sources *t)
 			errno = EIO;
 		return -1;
 	}
-	source_hash_init(&t->hk, secret);
+	ipaddr_hash_init(&t->hk, secret);
 	t->buckets = calloc(SOURCES_BUCKETS, sizeof(struct source_slot *));
 	if (t->buckets == NULL)
 		return -1;
@@ -54,7 +54,7 @@ sources_destroy(struct sources *t)
 static size_t
 bucket_of(const struct sources *t, const struct ipaddr *key)
 {
-	return (size_t)source_hash(&t->hk, key) & (t->nbuckets - 1);
+	return (size_t)ipaddr_hash(&t->hk, key) & (t->nbuckets - 1);
 }
 
 struct source_slot *

@@ -9,7 +9,7 @@
 #include "echod/acl.h"
 #include "echod/counters.h"
 #include "echod/ratelimit.h"
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 #include "echod/udp_policy.h"
 
 enum udp_verdict

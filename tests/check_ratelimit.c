@@ -21,11 +21,11 @@
 static struct ratelimit *
 table(size_t entries)
 {
-	struct source_hashkey hk;
+	struct ipaddr_hashkey hk;
 	uint8_t secret[16] = { 7, 1, 2, 3 };
 	struct ratelimit *rl;
 
-	source_hash_init(&hk, secret);
+	ipaddr_hash_init(&hk, secret);
 	rl = ratelimit_new(entries, &hk);
 	ck_assert_ptr_nonnull(rl);
 	return rl;
@@ -59,7 +59,7 @@ admitted(struct ratelimit *rl, const struct ipaddr *k, uint64_t t,
 
 START_TEST(test_new_rejects)
 {
-	struct source_hashkey hk = { 1, 2 };
+	struct ipaddr_hashkey hk = { 1, 2 };
 
 	errno = 0;
 	ck_assert_ptr_null(ratelimit_new(RATELIMIT_MIN_ENTRIES - 1, &hk));

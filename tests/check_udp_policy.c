@@ -48,7 +48,7 @@ deny_one(const char *text)
 static void
 setup(void)
 {
-	struct source_hashkey hk = { 1, 2 };
+	struct ipaddr_hashkey hk = { 1, 2 };
 
 	acl = deny_one("192.0.2.5");
 	rl = ratelimit_new(64, &hk);

@@ -10,7 +10,7 @@
 
 #include <check.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 /* The struct sockaddr of an address literal and port; its length. */
 static inline socklen_t

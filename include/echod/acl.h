@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "echod/cidr.h"
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 /*
  * An immutable access list built from the allow and deny CIDR lists:

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 /*
  * CIDR strings of the allow and deny lists: "192.0.2.0/24",

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 /*
  * Token buckets per source prefix in a fixed-size, set-associative table
@@ -40,7 +40,7 @@ struct ratelimit;
 
 /* A table of at least entries buckets; NULL with errno EINVAL or ENOMEM. */
 struct ratelimit *ratelimit_new(size_t entries,
-		    const struct source_hashkey *hk);
+		    const struct ipaddr_hashkey *hk);
 /* Charge one event of key (masked) at now_ns; ADMIT or LIMIT. */
 enum ratelimit_verdict ratelimit_admit(struct ratelimit *rl,
 		    const struct ipaddr *key, uint64_t now_ns,

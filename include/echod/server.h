@@ -8,7 +8,7 @@
 #include "echod/listeners.h"
 #include "echod/session.h"
 #include "echod/counters.h"
-#include "echod/guards.h"
+#include "echod/policy.h"
 #include "echod/tcp.h"
 #include "echod/udp.h"
 
@@ -27,7 +27,7 @@ struct server {
 	struct listeners	 sockets;
 	struct counters		 counters;
 	struct counter_shard	 ctr;		/* reloads (main thread) */
-	struct guards		 guards;	/* acl, rate-limit tables */
+	struct policy		 policy;	/* acl, rate-limit tables */
 	struct sessions		 sessions;
 	struct tcp_acceptor	 acceptor;
 	struct udp_service	 udp_service;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 #include "echod/sources.h"
 
 struct counters;

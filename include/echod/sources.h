@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 /*
  * TCP clients grouped by source (the client address masked to
@@ -29,7 +29,7 @@ struct source_slot {
 };
 
 struct sources {
-	struct source_hashkey	 hk;
+	struct ipaddr_hashkey	 hk;
 	struct source_slot	**buckets;
 	size_t			 nbuckets;	/* a power of two */
 	struct source_slot	*all;

@@ -22,7 +22,7 @@
 #include "echod/cidr.h"
 #include "echod/config.h"
 #include "echod/net.h"
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,7 +20,7 @@
 #include "echod/cidr.h"
 #include "echod/loopguard.h"
 #include "echod/ratelimit.h"
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 #include "echod/udp_policy.h"
 
 #define RATE	5
@@ -70,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "2001:db8::/32", "10.0.0.0/8" };
 	struct cidr deny[3];
 	struct sockaddr_storage ss;
-	struct source_hashkey hk = { 0x0123456789abcdefULL, 42 };
+	struct ipaddr_hashkey hk = { 0x0123456789abcdefULL, 42 };
 	struct seen seen[MAXKEYS];
 	struct loopguard lg;
 	struct ratelimit *rl;

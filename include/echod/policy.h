@@ -1,11 +1,11 @@
-#ifndef ECHOD_GUARDS_H
-#define ECHOD_GUARDS_H
+#ifndef ECHOD_POLICY_H
+#define ECHOD_POLICY_H
 
 #include <stddef.h>
 
 #include "echod/config.h"
 #include "echod/listeners.h"
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 #include "echod/tcp.h"
 #include "echod/udp_policy.h"
 
@@ -16,32 +16,32 @@
  * swapped in at commit; a table whose size did not change is kept with
  * its state, so a reload does not reset anybody's limit.
  */
-struct guards {
+struct policy {
 	struct acl		*acl;		/* NULL: no allow/deny */
 	struct ratelimit	*udp_rate;	/* NULL: udp_rate_per_source 0 */
 	struct ratelimit	*tcp_rate;	/* NULL: connect rate off */
 	size_t			 udp_rate_size;
-	struct source_hashkey	 hk;		/* the tables' secret */
+	struct ipaddr_hashkey	 hk;		/* the tables' secret */
 };
 
-/* Empty guards with a fresh random hash key; 0, or -1 (logged). */
-int	guards_init(struct guards *g);
+/* Empty policy state with a fresh random hash key; 0, or -1 (logged). */
+int	policy_init(struct policy *g);
 /*
  * Build in next what cfg asks for, reusing cur's tables where they fit.
  * cur is not touched.  0, or -1 (logged, nothing kept).
  */
-int	guards_prepare(const struct guards *cur, const struct echod_config *cfg,
-	    struct guards *next);
+int	policy_prepare(const struct policy *cur, const struct echod_config *cfg,
+	    struct policy *next);
 /* Make next current, freeing what of cur it does not reuse. */
-void	guards_commit(struct guards *cur, const struct guards *next);
+void	policy_commit(struct policy *cur, const struct policy *next);
 /* Forget next, freeing what it does not share with cur. */
-void	guards_abort(const struct guards *cur, struct guards *next);
+void	policy_abort(const struct policy *cur, struct policy *next);
 /* Free everything. */
-void	guards_free(struct guards *g);
+void	policy_free(struct policy *g);
 /* The UDP decision for cfg with g's state, serving the sockets of ls. */
-void	guards_udp_policy(const struct guards *g, const struct echod_config *cfg,
+void	policy_udp(const struct policy *g, const struct echod_config *cfg,
 	    const struct listeners *ls, struct udp_policy *p);
 /* The TCP admission limits of cfg. */
-void	guards_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l);
+void	policy_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l);
 
-#endif /* ECHOD_GUARDS_H */
+#endif /* ECHOD_POLICY_H */

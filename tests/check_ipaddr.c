@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for source.c: IPv4-mapped folding, masking, formatting and
+ * Unit tests for ipaddr.c: IPv4-mapped folding, masking, formatting and
  * the keyed hash (the SipHash-2-4 reference vector, key sensitivity).
  */
 
@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 #include "ipaddr_text.h"
 #include "suite.h"
@@ -102,34 +102,34 @@ END_TEST
 /* SipHash-2-4, key 00..0f, message 00..10: the reference vector 17. */
 START_TEST(test_hash_vector)
 {
-	struct source_hashkey hk;
+	struct ipaddr_hashkey hk;
 	struct ipaddr ip;
 	uint8_t secret[16];
 	int i;
 
 	for (i = 0; i < 16; i++)
 		secret[i] = (uint8_t)i;
-	source_hash_init(&hk, secret);
+	ipaddr_hash_init(&hk, secret);
 	memcpy(ip.bytes, secret, 16);
 	ip.family = 16;
-	ck_assert_uint_eq(source_hash(&hk, &ip), 0x699ae9f52cbe4794ULL);
+	ck_assert_uint_eq(ipaddr_hash(&hk, &ip), 0x699ae9f52cbe4794ULL);
 }
 END_TEST
 
 START_TEST(test_hash_keyed)
 {
-	struct source_hashkey a, b;
+	struct ipaddr_hashkey a, b;
 	struct ipaddr v4 = from_text("192.0.2.0");
 	struct ipaddr v6 = from_text("c000:200::");
 	uint8_t secret[16] = { 1 };
 
-	source_hash_init(&a, secret);
+	ipaddr_hash_init(&a, secret);
 	secret[15] = 1;
-	source_hash_init(&b, secret);
-	ck_assert_uint_ne(source_hash(&a, &v4), source_hash(&b, &v4));
+	ipaddr_hash_init(&b, secret);
+	ck_assert_uint_ne(ipaddr_hash(&a, &v4), ipaddr_hash(&b, &v4));
 	/* Same leading bytes, other family: another key. */
-	ck_assert_uint_ne(source_hash(&a, &v4), source_hash(&a, &v6));
-	ck_assert_uint_eq(source_hash(&a, &v4), source_hash(&a, &v4));
+	ck_assert_uint_ne(ipaddr_hash(&a, &v4), ipaddr_hash(&a, &v6));
+	ck_assert_uint_eq(ipaddr_hash(&a, &v4), ipaddr_hash(&a, &v4));
 }
 END_TEST
 

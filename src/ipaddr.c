@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "echod/source.h"
+#include "echod/ipaddr.h"
 
 static const uint8_t v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
@@ -175,14 +175,14 @@ load_le64(const uint8_t *p)
 }
 
 void
-source_hash_init(struct source_hashkey *hk, const uint8_t secret[16])
+ipaddr_hash_init(struct ipaddr_hashkey *hk, const uint8_t secret[16])
 {
 	hk->k0 = load_le64(secret);
 	hk->k1 = load_le64(secret + 8);
 }
 
 uint64_t
-source_hash(const struct source_hashkey *hk, const struct ipaddr *ip)
+ipaddr_hash(const struct ipaddr_hashkey *hk, const struct ipaddr *ip)
 {
 	uint64_t v0 = 0x736f6d6570736575ULL ^ hk->k0;
 	uint64_t v1 = 0x646f72616e646f6dULL ^ hk->k1;

@@ -1,5 +1,5 @@
-#ifndef ECHOD_SOURCE_H
-#define ECHOD_SOURCE_H
+#ifndef ECHOD_IPADDR_H
+#define ECHOD_IPADDR_H
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,7 +24,7 @@ struct ipaddr {
 };
 
 /* The secret of the keyed source hash (SipHash-2-4 keys). */
-struct source_hashkey {
+struct ipaddr_hashkey {
 	uint64_t	k0;
 	uint64_t	k1;
 };
@@ -49,8 +49,8 @@ char	*ipaddr_format(const struct ipaddr *ip, int prefix, char *buf,
 	    size_t size);
 
 /* Derive the hash keys from 16 secret bytes (getrandom() at startup). */
-void	source_hash_init(struct source_hashkey *hk, const uint8_t secret[16]);
+void	ipaddr_hash_init(struct ipaddr_hashkey *hk, const uint8_t secret[16]);
 /* Keyed 64-bit hash of ip (family and all 16 bytes; mask it first). */
-uint64_t source_hash(const struct source_hashkey *hk, const struct ipaddr *ip);
+uint64_t ipaddr_hash(const struct ipaddr_hashkey *hk, const struct ipaddr *ip);
 
-#endif /* ECHOD_SOURCE_H */
+#endif /* ECHOD_IPADDR_H */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "echod/acl.h"
-#include "echod/guards.h"
+#include "echod/policy.h"
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/ratelimit.h"
@@ -20,7 +20,7 @@
 #define TCP_RATE_ENTRIES	16384
 
 int
-guards_init(struct guards *g)
+policy_init(struct policy *g)
 {
 	uint8_t	 secret[16];
 	ssize_t	 n;
@@ -33,15 +33,15 @@ guards_init(struct guards *g)
 		log_err("getrandom: cannot seed the rate-limit tables");
 		return -1;
 	}
-	source_hash_init(&g->hk, secret);
+	ipaddr_hash_init(&g->hk, secret);
 	return 0;
 }
 
 int
-guards_prepare(const struct guards *cur, const struct echod_config *cfg,
-    struct guards *next)
+policy_prepare(const struct policy *cur, const struct echod_config *cfg,
+    struct policy *next)
 {
-	*next = (struct guards){ .hk = cur->hk };
+	*next = (struct policy){ .hk = cur->hk };
 	if (cfg->allow.n + cfg->deny.n > 0 && (next->acl = acl_build(
 	    cfg->allow.v, cfg->allow.n, cfg->deny.v, cfg->deny.n)) == NULL) {
 		log_err("cannot build the allow/deny list");
@@ -70,23 +70,23 @@ guards_prepare(const struct guards *cur, const struct echod_config *cfg,
 	}
 	return 0;
 fail:
-	guards_abort(cur, next);
+	policy_abort(cur, next);
 	return -1;
 }
 
 void
-guards_abort(const struct guards *cur, struct guards *next)
+policy_abort(const struct policy *cur, struct policy *next)
 {
 	acl_free(next->acl);
 	if (next->udp_rate != cur->udp_rate)
 		ratelimit_free(next->udp_rate);
 	if (next->tcp_rate != cur->tcp_rate)
 		ratelimit_free(next->tcp_rate);
-	*next = (struct guards){ .hk = cur->hk };
+	*next = (struct policy){ .hk = cur->hk };
 }
 
 void
-guards_commit(struct guards *cur, const struct guards *next)
+policy_commit(struct policy *cur, const struct policy *next)
 {
 	acl_free(cur->acl);
 	if (cur->udp_rate != next->udp_rate)
@@ -97,16 +97,16 @@ guards_commit(struct guards *cur, const struct guards *next)
 }
 
 void
-guards_free(struct guards *g)
+policy_free(struct policy *g)
 {
 	acl_free(g->acl);
 	ratelimit_free(g->udp_rate);
 	ratelimit_free(g->tcp_rate);
-	*g = (struct guards){ .hk = g->hk };
+	*g = (struct policy){ .hk = g->hk };
 }
 
 void
-guards_udp_policy(const struct guards *g, const struct echod_config *cfg,
+policy_udp(const struct policy *g, const struct echod_config *cfg,
     const struct listeners *ls, struct udp_policy *p)
 {
 	size_t	 i;
@@ -127,7 +127,7 @@ guards_udp_policy(const struct guards *g, const struct echod_config *cfg,
 }
 
 void
-guards_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l)
+policy_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l)
 {
 	*l = (struct tcp_limits){
 		.max_clients = (unsigned)cfg->max_clients,
