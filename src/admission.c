@@ -146,6 +146,31 @@ admission_check(struct admission *a, struct clients *r, struct client *c,
 	return REFUSE_THREAD;
 }
 
+enum admission_verdict
+admission_hold(struct admission *a, struct clients *r, struct client *c)
+{
+	struct client_limits lim;
+
+	pthread_mutex_lock(&a->lock);
+	lim = a->lim.clients;
+	pthread_mutex_unlock(&a->lock);
+	/* No source: nothing to evict for, nobody's share to charge. */
+	lim.fair_share = false;
+	switch (clients_join(r, c, NULL, &lim)) {
+	case CLIENTS_JOINED:
+	case CLIENTS_JOINED_EVICTED:
+		return ADMIT;
+	case CLIENTS_FULL:
+		return REFUSE_MAX_CLIENTS;
+	case CLIENTS_STOPPING:
+		return REFUSE_STOPPING;
+	case CLIENTS_SOURCE_FULL:
+	case CLIENTS_NOMEM:
+		break;
+	}
+	return REFUSE_THREAD;
+}
+
 /*
  * A burst of refusals at max_clients is logged once, and its end once.
  * Clients that come and go at the limit (or fair share admitting one

@@ -229,6 +229,13 @@ client_init(struct client *c, int fd, const struct sockaddr *peer,
 	c->registered = c->evicted = c->started = false;
 	atomic_init(&c->state, CLIENT_BUSY);
 	atomic_init(&c->last_ms, monotime_coarse_ms());
+	client_set_address(c, peer, len, addr);
+}
+
+void
+client_set_address(struct client *c, const struct sockaddr *peer,
+    socklen_t len, const struct ipaddr *addr)
+{
 	c->addr = *addr;
 	memset(&c->peer, 0, sizeof(c->peer));
 	if (len > sizeof(c->peer))

@@ -60,6 +60,14 @@ void	admission_set(struct admission *a, const struct admission_limits *l,
 enum admission_verdict admission_check(struct admission *a, struct clients *r,
 	    struct client *c, const struct ipaddr *addr);
 /*
+ * Register c without a source yet (a PROXY header will tell its address):
+ * it holds a place against max_clients only, and admission_check() with
+ * the real address later charges its source.  ADMIT, REFUSE_MAX_CLIENTS
+ * or REFUSE_STOPPING.
+ */
+enum admission_verdict admission_hold(struct admission *a, struct clients *r,
+	    struct client *c);
+/*
  * Count verdict v for the client at addr in shard (the caller thread's)
  * and log it: a refusal a source can repeat at most once per 5 s, a burst
  * at max_clients once with its end.

@@ -79,6 +79,13 @@ void	clients_free(struct clients *r);
 void	client_init(struct client *c, int fd, const struct sockaddr *peer,
 	    socklen_t len, const struct ipaddr *addr);
 /*
+ * The client's real address, learned after accept (a PROXY header): for
+ * logs and admission from now on.  Only by c's own thread, before it joins
+ * its source.
+ */
+void	client_set_address(struct client *c, const struct sockaddr *peer,
+	    socklen_t len, const struct ipaddr *addr);
+/*
  * Register c (filled by client_init) under lim as a client of source (the
  * masked address), or, with source NULL, as a client without a source yet
  * (it counts against max_clients only).  A registered client without a
