@@ -79,6 +79,8 @@ static const struct config_key keys[] = {
 	    OFF(max_clients), 1, ECHOD_MAX_CLIENTS_LIMIT, false),
 	KEY(CFG_INT("idle_timeout", 0, CFGF_NONE), KEY_INT,
 	    OFF(idle_timeout), 0, INT_MAX, false),
+	KEY(CFG_INT("send_timeout", ECHOD_DEFAULT_SEND_TIMEOUT, CFGF_NONE),
+	    KEY_INT, OFF(send_timeout), 0, INT_MAX, false),
 	KEY(CFG_INT("tcp_keepalive", ECHOD_DEFAULT_KEEPALIVE, CFGF_NONE),
 	    KEY_INT, OFF(tcp_keepalive), 0, ECHOD_MAX_KEEPALIVE, false),
 	KEY(CFG_INT("thread_cache_size", ECHOD_DEFAULT_THREAD_CACHE,

@@ -29,7 +29,7 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "most TCP clients connected at once", true },
 	[CTR_TCP_THREADS_STARTED] = { "tcp_threads_started",
 	    "client threads started since start (the rest were cached ones)",
-	    true },
+	    false },
 	[CTR_TCP_THREADS_CACHED] = { "tcp_threads_cached",
 	    "finished client threads waiting for the next client now", true },
 	[CTR_TCP_ACCEPTED] = { "tcp_accepted",

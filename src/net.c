@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,33 +214,36 @@ net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
 	return getsockname(fd, (struct sockaddr *)ss, len);
 }
 
-int
-net_send_all(int fd, const void *buf, size_t len)
+ssize_t
+net_send_nowait(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
 	ssize_t	 n;
 
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n;
 }
 
 int
-net_set_timeouts(int fd, int seconds)
+net_wait_writable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int	 n;
+
+	if ((n = poll(&pfd, 1, timeout_ms)) <= 0)
+		return n;
+	return 1;
+}
+
+int
+net_set_recv_timeout(int fd, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 int

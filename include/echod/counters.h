@@ -20,7 +20,7 @@
 enum counter_id {
 	CTR_TCP_CLIENTS,		/* gauge */
 	CTR_TCP_CLIENTS_PEAK,		/* gauge */
-	CTR_TCP_THREADS_STARTED,	/* gauge: a running total kept in sessions */
+	CTR_TCP_THREADS_STARTED,
 	CTR_TCP_THREADS_CACHED,		/* gauge */
 	CTR_TCP_ACCEPTED,
 	CTR_TCP_BYTES_IN,
