@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <string.h>
@@ -291,6 +292,26 @@ proxy_more(const uint8_t *buf, size_t len)
 		return PROXY_V2_FIXED - len;
 	total = PROXY_V2_FIXED + ((size_t)buf[14] << 8 | buf[15]);
 	return total > len ? total - len : 0;
+}
+
+socklen_t
+proxy_source_sockaddr(const struct proxy_header *h,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (h->src.family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(h->src_port);
+		memcpy(&sin->sin_addr, h->src.bytes, 4);
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(h->src_port);
+	memcpy(&sin6->sin6_addr, h->src.bytes, 16);
+	return sizeof(*sin6);
 }
 
 const char *

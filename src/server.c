@@ -110,6 +110,7 @@ tcp_settings_of(const struct echod_config *cfg, struct tcp_settings *t)
 		.keepalive = cfg->tcp_keepalive,
 		.cache_size = (unsigned)cfg->thread_cache_size,
 		.cache_timeout = cfg->thread_cache_timeout,
+		.proxy_timeout = cfg->proxy_timeout,
 	};
 }
 
@@ -149,6 +150,7 @@ server_configure(struct server *srv, struct echod_config *next, bool first)
 		listeners_commit(&srv->sockets, &ch);
 	policy_commit(&srv->policy, &p);
 	tcp_settings_of(next, &tcp);
+	tcp.proxy_from = srv->policy.proxy_from;
 	tcp_service_set(srv->tcp, &tcp, srv->policy.acl, srv->policy.tcp_rate);
 	policy_udp(&srv->policy, next, &srv->sockets, &pol);
 	udp_service_resume_with(&srv->udp_service, srv->sockets.udp,

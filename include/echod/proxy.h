@@ -1,6 +1,8 @@
 #ifndef ECHOD_PROXY_H
 #define ECHOD_PROXY_H
 
+#include <sys/socket.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +82,9 @@ enum proxy_result proxy_parse(const uint8_t *buf, size_t len,
  * only a v1 line's CRLF can tell (peek, then consume through the LF).
  */
 size_t	proxy_more(const uint8_t *buf, size_t len);
+/* h's source as a socket address (h->known only); its length. */
+socklen_t proxy_source_sockaddr(const struct proxy_header *h,
+	    struct sockaddr_storage *ss);
 /* A short name for a result ("malformed", "unknown version", ...). */
 const char *proxy_result_name(enum proxy_result r);
 
