@@ -109,7 +109,7 @@ listen_on(const char *host, struct sockaddr_storage *bound)
 	int	 fd;
 
 	ck_assert_int_eq(net_parse_addr(host, 0, &ss, &len), 0);
-	fd = net_tcp_listen((struct sockaddr *)&ss, len, 16, true, false);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 16, true, false, false);
 	if (fd == -1 && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT))
 		return -1;
 	ck_assert_msg(fd >= 0, "listen %s: %s", host, strerror(errno));
@@ -189,12 +189,12 @@ START_TEST(test_tcp_v4_v6_same_port)
 
 	/* "0.0.0.0" and "::" coexist on one port thanks to IPV6_V6ONLY. */
 	ck_assert_int_eq(net_parse_addr("0.0.0.0", 0, &ss, &len), 0);
-	v4 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false);
+	v4 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false, false);
 	ck_assert_int_ge(v4, 0);
 	ck_assert_int_eq(net_local_addr(v4, &bound, &len), 0);
 	ck_assert_int_eq(net_parse_addr("::",
 	    net_addr_port((struct sockaddr *)&bound), &ss, &len), 0);
-	v6 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false);
+	v6 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false, false);
 	if (v6 == -1 && errno == EAFNOSUPPORT) {
 		close(v4);
 		test_skip("no IPv6: %s", strerror(errno));
@@ -214,7 +214,7 @@ START_TEST(test_bind_conflict)
 
 	a = listen_on("127.0.0.1", &bound);
 	ck_assert_int_ge(a, 0);
-	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false);
+	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false, false);
 	ck_assert_int_eq(b, -1);
 	ck_assert_int_eq(errno, EADDRINUSE);
 	close(a);
@@ -229,7 +229,7 @@ START_TEST(test_udp_pktinfo)
 	socklen_t olen = sizeof(on);
 
 	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
-	fd = net_udp_bind((struct sockaddr *)&ss, len, false);
+	fd = net_udp_bind((struct sockaddr *)&ss, len, false, false);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(net_local_addr(fd, &bound, &len), 0);
 	ck_assert_int_gt(net_addr_port((struct sockaddr *)&bound), 0);
