@@ -256,7 +256,7 @@ test_nftables() {
 # ---- reuseport: two instances, one port, one drained ----
 
 test_reuseport() {
-	local conf out bg k a1 a2
+	local conf out bg k a1 a2 churn
 	topology 0
 	# Half-open connections of a closing listener move to its sibling.
 	in_ns lb sysctl -qw net.ipv4.tcp_migrate_req=1 || true
@@ -285,12 +285,19 @@ test_reuseport() {
 	    [ "$(stat b udp_datagrams_out)" -gt 0 ] ||
 	    fail "one instance answered no datagram"
 
-	note "stop a with a grace while 8 clients stay and new ones come"
+	note "stop a with a grace while 16 clients stay and new ones come"
 	run_client -s 198.18.0.10 -n 16 -d 4000 -b 262144 198.18.0.1 "$port" \
 	    >"$work/stay.out" 2>&1 &
 	bg=$!
 	pids+=("$bg")
 	wait_stat a tcp_clients 1
+	# New clients all along, across the moment a closes its listeners.
+	(for k in $(seq 1 20); do
+		run_client -s 198.18.0.11 -n 10 -b 4096 198.18.0.1 "$port" ||
+		    exit 1
+	done) >"$work/churn.out" 2>&1 &
+	churn=$!
+	pids+=("$churn")
 	kill -TERM "${pid_of[a]}"
 	wait_log a "draining "
 	for k in 1 2 3; do
@@ -301,6 +308,10 @@ test_reuseport() {
 		    "$port") || fail "datagrams during the drain: $out"
 		echo "$out"
 	done
+	wait "$churn" || fail "new clients across the drain: $(cat \
+	    "$work/churn.out")"
+	echo "churn across the drain: $(grep -c 'ok=10 closed=0 failed=0' \
+	    "$work/churn.out") of 20 runs of 10 clients all served"
 	wait "$bg" || fail "clients of the drained instance: $(cat \
 	    "$work/stay.out")"
 	cat "$work/stay.out"
@@ -352,7 +363,9 @@ shutdown_grace = 30
 	    fail "tcp from $client6: $out"
 	echo "$out"
 	for k in 1 2 3; do
-		echo "b$k: tcp_accepted=$(stat "b$k" tcp_accepted)" \
+		echo "b$k: health checks served (LOCAL): $(grep -c \
+		    '(PROXY v2 LOCAL)' "$work/b$k.log")," \
+		    "tcp_accepted=$(stat "b$k" tcp_accepted)" \
 		    "tcp_bytes_in=$(stat "b$k" tcp_bytes_in)" \
 		    "tcp_refused_proxy_header=$(stat "b$k" \
 		    tcp_refused_proxy_header)"
@@ -427,11 +440,15 @@ shutdown_grace = 30
 	    "$work/stay.out")"
 	cat "$work/stay.out"
 	stop_wait b1
+	echo "after b1's drain: b2 tcp_accepted=$(stat b2 tcp_accepted)," \
+	    "b3 tcp_accepted=$(stat b3 tcp_accepted)"
 	if sed -n '/draining /,$p' "$work/b1.log" | grep -q 'connected (PROXY'; then
 		fail "b1 took a client after it began to drain"
 	fi
 	note "haproxy: every byte verified, real addresses seen, drain lost nothing"
 }
 
+# FLEET_KEEP=DIR: copy the logs and configs there on exit (debugging).
+[ -z "${FLEET_KEEP:-}" ] || trap 'cp -r "$work" "$FLEET_KEEP"; cleanup' EXIT
 "test_$mode"
 echo "PASS: fleet $mode"
