@@ -95,16 +95,16 @@ proxy_admit(struct tcp_service *t, struct tcp_job *j,
 	enum admission_verdict v = ADMIT;
 	enum proxy_result r;
 	uint8_t	 buf[PROXY_MAX_HEADER];
-	char	 from[NET_ADDRSTRLEN], via[NET_ADDRSTRLEN];
+	char	 from[NET_ADDRSTRLEN], via[NET_ADDRSTRLEN] = "";
 
 	if ((r = proxy_read_header(c->fd, j->proxy_ms, buf, &h)) !=
 	    PROXY_DONE) {
 		proxy_refused(t, j, r, ctr);
 		goto refused;
 	}
-	if (log_enabled(LOG_LEVEL_DEBUG))
-		(void)net_format_addr((const struct sockaddr *)&c->peer, via,
-		    sizeof(via));
+	/* The balancer's address, before the client's replaces it. */
+	(void)net_format_addr((const struct sockaddr *)&c->peer, via,
+	    sizeof(via));
 	if (h.command == PROXY_CMD_PROXY && h.known) {
 		client_set_address(c, (const struct sockaddr *)&ss,
 		    proxy_source_sockaddr(&h, &ss), &h.src);
