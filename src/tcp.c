@@ -60,10 +60,19 @@ job_drop(void *job, int err, void *ctx)
 		    &t->ctr);
 }
 
+static void
+job_launched(void *ctx)
+{
+	struct tcp_service *t = ctx;
+
+	clients_note_peak(t->clients);
+}
+
 struct tcp_service *
 tcp_service_new(struct counters *counters)
 {
-	static const struct workers_ops ops = { job_run, job_drop };
+	static const struct workers_ops ops = { job_run, job_drop,
+	    job_launched };
 	struct tcp_service *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
