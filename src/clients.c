@@ -27,6 +27,13 @@
  * stalled: the first to go when room is needed.
  */
 #define STALL_MS	1000
+/*
+ * A client that exchanged data this recently is active: fair share closes
+ * it only when no silent one is left.  A new client counts as silent from
+ * the start (its clock starts this far back) until it sends.
+ */
+#define ACTIVE_MS	2000
+#define TIER		(1LL << 40)	/* ms: far beyond any silence */
 
 /*
  * A thread blocked in recv() keeps the timeout it entered with; a new
@@ -159,10 +166,12 @@ source_release_locked(struct clients *r, struct client_source *s)
 }
 
 /*
- * How long c has made no progress, if fair share may close it now: a
- * client waiting in recv() with nothing unsent, or one whose peer stopped
- * taking its echo; -1 otherwise.  A stalled sender ranks ahead of any
- * silence (+ LLONG_MAX / 2): the bytes it refuses to read are its own.
+ * Fair share's order, highest first, for a client it may close now: one
+ * waiting in recv() with nothing unsent, or one waiting for its peer to
+ * take its echo; -1 for others.  Three tiers: a stalled sender (the bytes
+ * it refuses to read are its own), then a silent client (no data for
+ * ACTIVE_MS, or none ever), then an active one; within a tier, the one
+ * quiet longest.
  */
 static long long
 victim_rank(struct client *c, long long now)
@@ -175,16 +184,17 @@ victim_rank(struct client *c, long long now)
 		return -1;
 	if (quiet < 0)
 		quiet = 0;
-	if (st == CLIENT_SEND && quiet >= STALL_MS)
-		return LLONG_MAX / 2 + quiet;
-	return quiet;
+	if (quiet > TIER - 1)
+		quiet = TIER - 1;
+	if (st == CLIENT_SEND)
+		return quiet >= STALL_MS ? 2 * TIER + quiet : quiet;
+	return quiet >= ACTIVE_MS ? TIER + quiet : quiet;
 }
 
 /*
- * Fair share: when the newcomer's source s holds fewer clients than the
+ * Fair share: when the newcomer's source holds fewer clients than the
  * heaviest, close one client of the heaviest sources (all of those tied
- * for heaviest): a stalled sender first, else the one silent longest
- * across all of them.  SHUT_RD wakes a recv(), which still returns any
+ * for heaviest), the first in victim_rank()'s order across all of them.  SHUT_RD wakes a recv(), which still returns any
  * bytes already queued, and those are echoed before the thread sees EOF;
  * a stalled sender is shut down both ways.  True if a client was chosen.
  */
@@ -228,7 +238,7 @@ client_init(struct client *c, int fd, const struct sockaddr *peer,
 	c->src = NULL;
 	c->registered = c->evicted = c->started = false;
 	atomic_init(&c->state, CLIENT_BUSY);
-	atomic_init(&c->last_ms, monotime_coarse_ms());
+	atomic_init(&c->last_ms, monotime_coarse_ms() - ACTIVE_MS);
 	client_set_address(c, peer, len, addr);
 }
 
@@ -335,7 +345,13 @@ clients_started(struct clients *r, struct client *c)
 	pthread_mutex_lock(&r->lock);
 	c->thread = pthread_self();
 	c->started = true;
-	/* Only a client whose thread really runs counts toward the peak. */
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+clients_note_peak(struct clients *r)
+{
+	pthread_mutex_lock(&r->lock);
 	if (r->count > r->peak) {
 		r->peak = r->count;
 		counters_set_gauge(r->counters, CTR_TCP_CLIENTS_PEAK, r->peak);

@@ -88,12 +88,13 @@ session_send(struct session *s, const char *buf, size_t len)
 		len -= (size_t)n;
 		if (len == 0) {
 			if (last != 0)
-				client_note(c, CLIENT_BUSY, last);
+				client_note(c, CLIENT_BUSY);
 			return 0;
 		}
 		if (n > 0 || last == 0) {
 			last = monotime_coarse_ms();
-			client_note(c, CLIENT_SEND, last);
+			client_progress(c, last);
+			client_note(c, CLIENT_SEND);
 		}
 		left = -1;
 		if ((bound = send_bound_ms(s->clients)) >= 0 &&
@@ -108,7 +109,7 @@ session_send(struct session *s, const char *buf, size_t len)
 		if (rc == -1 && errno != EINTR)
 			break;
 	}
-	client_note(c, CLIENT_BUSY, monotime_coarse_ms());
+	client_note(c, CLIENT_BUSY);
 	return -1;
 }
 
@@ -125,10 +126,9 @@ session_echo(struct session *s, struct counter_shard *ctr, char *buf,
 	ssize_t	 n;
 
 	for (;;) {
-		client_note(c, CLIENT_RECV, monotime_coarse_ms());
+		client_note(c, CLIENT_RECV);
 		n = recv(c->fd, buf, size, 0);
-		atomic_store_explicit(&c->state, CLIENT_BUSY,
-		    memory_order_relaxed);
+		client_note(c, CLIENT_BUSY);
 		if (n == 0)
 			return 0;
 		if (n == -1) {
@@ -137,6 +137,7 @@ session_echo(struct session *s, struct counter_shard *ctr, char *buf,
 			*why = session_lost(ctr, "idle timeout");
 			return 0;
 		}
+		client_progress(c, monotime_coarse_ms());
 		counter_add(ctr, CTR_TCP_BYTES_IN, (uint64_t)n);
 		if (session_send(s, buf, (size_t)n) == -1) {
 			*why = session_lost(ctr, "send timeout");

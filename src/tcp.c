@@ -150,10 +150,19 @@ job_drop(void *job, int err, void *ctx)
 		    &j->s.client.addr, &t->ctr);
 }
 
+static void
+job_launched(void *ctx)
+{
+	struct tcp_service *t = ctx;
+
+	clients_note_peak(t->clients);
+}
+
 struct tcp_service *
 tcp_service_new(struct counters *counters)
 {
-	static const struct workers_ops ops = { job_run, job_drop };
+	static const struct workers_ops ops = { job_run, job_drop,
+	    job_launched };
 	struct tcp_service *t;
 
 	int	 rc;

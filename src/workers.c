@@ -278,9 +278,10 @@ void
 workers_submit(struct workers *w, void *job)
 {
 	struct block *b = JOB_BLOCK(job), *t;
+	bool	 handed;
 
 	pthread_mutex_lock(&w->lock);
-	if ((t = TAILQ_FIRST(&w->idle)) != NULL) {
+	if ((handed = (t = TAILQ_FIRST(&w->idle)) != NULL)) {
 		TAILQ_REMOVE(&w->idle, t, link);
 		counters_set_gauge(w->counters, w->ctr_cached, --w->nidle);
 		t->next = b;
@@ -297,6 +298,8 @@ workers_submit(struct workers *w, void *job)
 		w->starting++;
 	}
 	pthread_mutex_unlock(&w->lock);
+	if (handed && w->ops.launched != NULL)
+		w->ops.launched(w->ctx);
 }
 
 bool
@@ -317,6 +320,8 @@ workers_launch(struct workers *w, unsigned max)
 			break;
 		if ((rc = pthread_create(&tid, &w->attr, worker_thread,
 		    b)) == 0) {
+			if (w->ops.launched != NULL)
+				w->ops.launched(w->ctx);
 			started++;
 			continue;
 		}

@@ -46,7 +46,7 @@ struct client {
 	bool			 started;	/* thread valid */
 	pthread_t		 thread;
 	atomic_int		 state;		/* enum client_state */
-	_Atomic long long	 last_ms;	/* last progress, monotonic */
+	_Atomic long long	 last_ms;	/* data last moved, monotonic */
 	struct ipaddr		 addr;		/* the client's own address */
 	struct sockaddr_storage	 peer;		/* as accept(2) gave it */
 };
@@ -98,16 +98,27 @@ enum clients_verdict clients_join(struct clients *r, struct client *c,
 void	clients_leave(struct clients *r, struct client *c);
 /* Tell the registry which thread serves c, so live settings can nudge it. */
 void	clients_started(struct clients *r, struct client *c);
+/*
+ * A client's thread started: count the clients now toward the peak (only
+ * clients whose thread really runs count).
+ */
+void	clients_note_peak(struct clients *r);
 /* Clients registered now. */
 unsigned clients_count(struct clients *r);
 /* The source of c as a text, for logs. */
 char	*client_format(const struct client *c, char *buf, size_t size);
 
-/* Note what c's thread does now (cheap: the hot path calls it). */
+/* Note what c's thread waits for now (cheap: the hot path calls it). */
 static inline void
-client_note(struct client *c, enum client_state s, long long now_ms)
+client_note(struct client *c, enum client_state s)
 {
 	atomic_store_explicit(&c->state, (int)s, memory_order_relaxed);
+}
+
+/* Note that data moved at now_ms: c is not silent. */
+static inline void
+client_progress(struct client *c, long long now_ms)
+{
 	atomic_store_explicit(&c->last_ms, now_ms, memory_order_relaxed);
 }
 

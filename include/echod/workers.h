@@ -28,6 +28,11 @@ struct workers_ops {
 	 * ESHUTDOWN when the pool stops): undo what submitting meant.
 	 */
 	void	(*drop)(void *job, int err, void *ctx);
+	/*
+	 * Optional: a job got its thread (called by the submitting side,
+	 * when the job may have ended already).
+	 */
+	void	(*launched)(void *ctx);
 };
 
 /*
