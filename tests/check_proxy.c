@@ -52,6 +52,14 @@ unhex(const char *hex, uint8_t *out, size_t size)
 	return n;
 }
 
+/* Copy the characters of s (not its NUL) to dst. */
+static void
+put(uint8_t *dst, const char *s)
+{
+	while (*s != '\0')
+		*dst++ = (uint8_t)*s++;
+}
+
 static const char *
 fmt(const struct ipaddr *ip, char *buf)
 {
@@ -272,7 +280,7 @@ START_TEST(test_v1_limit)
 	uint8_t	 b[200];
 
 	memset(b, 'x', sizeof(b));
-	memcpy(b, "PROXY UNKNOWN ", 14);
+	put(b, "PROXY UNKNOWN ");
 	ck_assert_int_eq(proxy_parse(b, 106, &h), PROXY_NEED_MORE);
 	ck_assert_int_eq(proxy_parse(b, 107, &h), PROXY_TOO_LONG);
 	ck_assert_int_eq(proxy_parse(b, 200, &h), PROXY_TOO_LONG);
@@ -583,7 +591,7 @@ START_TEST(test_read_dribbled)
 	pair(sv);
 	d.fd = sv[0];
 	d.len = v2(in, 0x21, 0x11, inet, 12);
-	memcpy(in + d.len, "xyz", 3);
+	put(in + d.len, "xyz");
 	d.len += 3;
 	d.data = in;
 	ck_assert_int_eq(pthread_create(&t, NULL, dribble_thread, &d), 0);
@@ -655,7 +663,7 @@ START_TEST(test_read_refusals)
 	/* A v1 line that never ends: too long, after 107 bytes. */
 	pair(sv);
 	memset(in, 'a', sizeof(in));
-	memcpy(in, "PROXY ", 6);
+	put(in, "PROXY ");
 	ck_assert_int_eq(send(sv[0], in, 64, 0), 64);
 	ck_assert_int_eq(send(sv[0], in + 6, 58, 0), 58);
 	ck_assert_int_eq(proxy_read_header(sv[1], 1000, buf, &h),

@@ -111,7 +111,7 @@ tcp_conn(void *arg)
 {
 	unsigned char *out = malloc(nbytes), in[CHUNK];
 	size_t	 sent = 0, got = 0, n;
-	uintptr_t id = (uintptr_t)arg;
+	unsigned id = *(const unsigned *)arg;
 	ssize_t	 r;
 	int	 fd, chunks = (int)((nbytes + CHUNK - 1) / CHUNK);
 	const char *why = NULL;
@@ -169,8 +169,8 @@ tcp_conn(void *arg)
 	}
 out:
 	atomic_fetch_add(&failed, 1);
-	fprintf(stderr, "fleet_client: tcp #%lu: %s after %zu of %zu bytes\n",
-	    (unsigned long)id, why != NULL ? why : "closed", got, nbytes);
+	fprintf(stderr, "fleet_client: tcp #%u: %s after %zu of %zu bytes\n",
+	    id, why != NULL ? why : "closed", got, nbytes);
 done:
 	free(out);
 	return NULL;
@@ -225,6 +225,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	static unsigned ids[MAXCONN];
 	pthread_t th[MAXCONN];
 	const char *srcname = NULL;
 	bool	 udp = false, allow_closed = false;
@@ -265,12 +266,14 @@ main(int argc, char *argv[])
 		for (i = 0; i < n; i++)
 			udp_flow((unsigned)i);
 	} else {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			ids[i] = (unsigned)i;
 			if (pthread_create(&th[i], NULL, tcp_conn,
-			    (void *)(uintptr_t)i) != 0) {
+			    &ids[i]) != 0) {
 				perror("fleet_client: pthread_create");
 				return 1;
 			}
+		}
 		for (i = 0; i < n; i++)
 			pthread_join(th[i], NULL);
 	}
