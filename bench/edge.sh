@@ -9,6 +9,7 @@
 # peer "before", to compare two versions in one run), RUNS (3), DURATION (5 s), PEERS
 # ("echod naive node"), HOLD (10000), HOLD_MAX (30000, capped by the hard
 # RLIMIT_NOFILE), HOLD_STEPS ("1000 5000 10000"), OUT (results file),
+# ECHOD_TUNABLES (echod's GLIBC_TUNABLES, default the unit's),
 # SCENS (the scenarios to run, default all: udp-flood-64x64
 # udp-flood-gso-64x64 udp-pingpong-64
 # pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold
@@ -18,6 +19,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# echod runs with the shipped unit's environment (GLIBC_TUNABLES: one
+# stack page per idle client thread; see echod(8)); ECHOD_TUNABLES= (empty)
+# measures a daemon started by hand without it.
+echod_tunables=${ECHOD_TUNABLES-$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$root/systemd/echod.service.in")}
 ECHOD=${ECHOD:-$root/build/echod}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
@@ -64,7 +69,7 @@ start() { # peer; up to 5 ports, in case one is taken
 			    $((HOLD_MAX > 10000 ? HOLD_MAX + 100 : 10100)) 'log_level = "warning"' \
 			    'udp_rate_per_source = 1000000000
 udp_rate_burst = 1000000000' >"$work/echod.conf"
-			"$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
+			GLIBC_TUNABLES=$echod_tunables "$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
 			;;
 		naive) "$work/peer-naive" "$port" >>"$work/naive.log" 2>&1 & ;;
 		node) node "$here/peer-node.js" "$port" >>"$work/node.log" 2>&1 & ;;
