@@ -167,8 +167,8 @@ source_release_locked(struct clients *r, struct client_source *s)
 
 /*
  * Fair share's order, highest first, for a client it may close now: one
- * waiting in recv() with nothing unsent, or one waiting for its peer to
- * take its echo; -1 for others.  Three tiers: a stalled sender (the bytes
+ * waiting in recv() with nothing unsent (or for its thread), or one
+ * waiting for its peer to take its echo; -1 for others.  Three tiers: a stalled sender (the bytes
  * it refuses to read are its own), then a silent client (no data for
  * ACTIVE_MS, or none ever), then an active one; within a tier, the one
  * quiet longest.
@@ -180,6 +180,9 @@ victim_rank(struct client *c, long long now)
 	long long quiet = now - atomic_load_explicit(&c->last_ms,
 	    memory_order_relaxed);
 
+	/* Without a thread yet, a client waits as one in recv() does. */
+	if (!c->started)
+		st = CLIENT_RECV;
 	if (c->evicted || (st != CLIENT_RECV && st != CLIENT_SEND))
 		return -1;
 	if (quiet < 0)

@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "echod/counters.h"
-#include "echod/loopguard.h"
-
-/* One counter row per loop-guard rule, in verdict order. */
-_Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
-    LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
+#include "echod/loopguard.h"	/* the rule rows' names: loopguard_name() */
 
 struct counter_def {
 	const char	*name;
@@ -200,17 +196,6 @@ const char *
 counters_help(enum counter_id id)
 {
 	return defs[id].help;
-}
-
-int
-counters_find(const char *name)
-{
-	int	 i;
-
-	for (i = 0; i < CTR_COUNT; i++)
-		if (strcmp(counters_name((enum counter_id)i), name) == 0)
-			return i;
-	return -1;
 }
 
 size_t

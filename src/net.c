@@ -50,6 +50,35 @@ net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	return -1;
 }
 
+int
+net_addr_bindable(const struct sockaddr_storage *ss, char *why, size_t size)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	struct in_addr v4;
+	char	 host[INET_ADDRSTRLEN];
+
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	/* echod's IPv6 sockets are IPV6_V6ONLY: bind() says EADDRNOTAVAIL. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(&v4, &sin6->sin6_addr.s6_addr[12], sizeof(v4));
+		inet_ntop(AF_INET, &v4, host, sizeof(host));
+		snprintf(why, size, "an IPv4-mapped IPv6 address, and IPv6 "
+		    "sockets are IPv6 only: write \"%s\"", host);
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	/* A literal has no "%eth0" here, and bind() needs the interface. */
+	if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+	    sin6->sin6_scope_id == 0) {
+		snprintf(why, size, "a link-local address needs an interface "
+		    "(scope), which a listen address cannot name");
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 char *
 net_format_addr(const struct sockaddr *sa, char *buf, size_t size)
 {

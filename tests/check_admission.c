@@ -94,6 +94,8 @@ arrive(const char *addr, struct client **c)
 	v = admission_check(adm, reg, *c, &ip);
 	admission_report(adm, v, &ip, &shard);
 	if (v == ADMIT || v == ADMIT_EVICTED) {
+		/* As its thread would, once it runs. */
+		clients_started(reg, *c);
 		peer_fd[used++] = sv[1];
 	} else {
 		close(sv[0]);
@@ -293,6 +295,26 @@ START_TEST(test_busy_never_evicted)
 }
 END_TEST
 
+/* A client still waiting for its thread counts as waiting for data. */
+START_TEST(test_queued_client_evictable)
+{
+	struct ipaddr ip = from_text("192.0.2.1");
+	struct sockaddr_storage ss;
+	struct client *q, *n;
+	socklen_t len = sockaddr_from_text("192.0.2.1", 7, &ss);
+	int	 sv[2];
+
+	limits(1, 0, true, NULL, NULL, 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	q = &cl[used];
+	peer_fd[used++] = sv[1];
+	client_init(q, sv[0], (struct sockaddr *)&ss, len, &ip);
+	ck_assert_int_eq(admission_check(adm, reg, q, &ip), ADMIT);
+	ck_assert_int_eq(arrive("192.0.2.2", &n), ADMIT_EVICTED);
+	ck_assert(q->evicted);
+}
+END_TEST
+
 /* Held without a source (a PROXY header pending), then charged to one. */
 START_TEST(test_hold_then_source)
 {
@@ -354,6 +376,7 @@ admission_suite(void)
 	tcase_add_test(tc, test_active_spared_while_silent_exists);
 	tcase_add_test(tc, test_stalled_sender_first);
 	tcase_add_test(tc, test_busy_never_evicted);
+	tcase_add_test(tc, test_queued_client_evictable);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -181,6 +181,46 @@ START_TEST(test_tcp_v6)
 }
 END_TEST
 
+/*
+ * net_addr_bindable() refuses exactly what bind() refuses on echod's
+ * sockets (IPV6_V6ONLY): try both on loopback's port 0.
+ */
+static const struct bindable_case {
+	const char	*text;
+	int		 bindable;
+} bind_cases[] = {
+	{ "127.0.0.1", 0 }, { "::1", 0 }, { "::", 0 }, { "0.0.0.0", 0 },
+	{ "::ffff:127.0.0.1", -1 }, { "::ffff:0.0.0.0", -1 },
+	{ "fe80::1", -1 }, { "febf::1", -1 },
+};
+
+START_TEST(test_bindable)
+{
+	const struct bindable_case *c = &bind_cases[_i];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char	 why[128] = "";
+	int	 fd;
+
+	ck_assert_int_eq(net_parse_addr(c->text, 0, &ss, &len), 0);
+	ck_assert_msg(net_addr_bindable(&ss, why, sizeof(why)) ==
+	    c->bindable, "%s: '%s'", c->text, why);
+	ck_assert_msg((c->bindable == 0) == (why[0] == '\0'),
+	    "%s: why '%s'", c->text, why);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 1, true, false);
+	if (fd == -1 && c->bindable == 0 && ss.ss_family ==
+	    AF_INET6 && errno == EAFNOSUPPORT) {
+		test_skip("no IPv6 here");
+		return;
+	}
+	ck_assert_msg((fd != -1) == (c->bindable == 0),
+	    "%s: bind %s: %s", c->text, fd == -1 ? "failed" :
+	    "worked", strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+END_TEST
+
 START_TEST(test_tcp_v4_v6_same_port)
 {
 	struct sockaddr_storage ss, bound;
@@ -260,6 +300,8 @@ net_suite(void)
 	tcase_add_test(tc, test_tcp_v4);
 	tcase_add_test(tc, test_tcp_v6);
 	tcase_add_test(tc, test_tcp_v4_v6_same_port);
+	tcase_add_loop_test(tc, test_bindable, 0,
+	    sizeof(bind_cases) / sizeof(bind_cases[0]));
 	tcase_add_test(tc, test_bind_conflict);
 	tcase_add_test(tc, test_udp_pktinfo);
 	suite_add_tcase(s, tc);

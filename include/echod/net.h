@@ -26,6 +26,13 @@ struct listener {
 /* Parse an IPv4 or IPv6 literal and port into ss; EINVAL if not a literal. */
 int	net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	    socklen_t *len);
+/*
+ * Whether echod can ever bind the parsed address ss: 0, or -1 with why
+ * (size bytes) saying why not (an IPv4-mapped IPv6 address on an IPv6-only
+ * socket, a link-local address without a scope).
+ */
+int	net_addr_bindable(const struct sockaddr_storage *ss, char *why,
+	    size_t size);
 /* Format sa as "1.2.3.4:7" or "[::1]:7" into buf; returns buf. */
 char	*net_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 /* The port of sa in host order, or -1 for an unknown family. */
