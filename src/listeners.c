@@ -164,7 +164,7 @@ listeners_abort(struct listeners_change *ch)
 
 /*
  * reuseport on kept sockets, in place: on, a sibling instance may bind the
- * port from now on; off, no new one may (those already sharing it stay).
+ * port from now on; off parts no sibling already sharing it.
  */
 static void
 set_reuseport(const struct listener *l, size_t n, const bool *fresh, bool on)

@@ -526,6 +526,7 @@ START_TEST(test_fleet_keys)
 	    ":1: shutdown_grace -1 out of range 0..3600");
 	assert_rejected("proxy_timeout = 0\n",
 	    ":1: proxy_timeout 0 out of range 1..60");
+	assert_rejected("shutdown_grace = 0x10\n", "(string):1:");
 }
 END_TEST
 

@@ -47,7 +47,10 @@ int	net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
 /* Non-blocking UDP socket receiving the destination address (PKTINFO). */
 int	net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind,
 	    bool reuseport);
-/* Turn SO_REUSEPORT on or off on a bound socket (new siblings only). */
+/*
+ * Turn SO_REUSEPORT on or off on a bound socket: on, a sibling may bind
+ * its port from then on; off does not part siblings already sharing it.
+ */
 int	net_set_reuseport(int fd, bool on);
 /* Ask for each datagram's destination (IP_PKTINFO, IPV6_RECVPKTINFO). */
 int	net_udp_pktinfo(int fd, int family);
