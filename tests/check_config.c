@@ -558,6 +558,7 @@ START_TEST(test_sockets_differ)
 		assert_accepted(other_keys[i], &c);
 		ck_assert_msg(!config_sockets_differ(&base, &c), "%s",
 		    other_keys[i]);
+		config_free(&c);
 	}
 	ck_assert_str_eq(config_socket_keys(),
 	    "port, backlog, reuseaddr, freebind, listen, tcp, udp, "

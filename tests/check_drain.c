@@ -161,11 +161,13 @@ START_TEST(test_sigint_and_idle)
 	ck_assert_int_eq(daemon_log_count(&d, DRAINING), 0);
 	ck_assert_int_eq(sock_wait_closed(fd, HARNESS_IO_MS), 0);
 	close(fd);
+	daemon_free(&d);		/* the log read after stop_ok() */
 
 	d = (struct daemon)DAEMON_INIT;
 	start(&d, "shutdown_grace = 3600\n");
 	stop_ok(&d, SIGTERM);
 	log_has(&d, "drained: every client left");
+	daemon_free(&d);
 }
 END_TEST
 
