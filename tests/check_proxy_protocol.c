@@ -288,10 +288,13 @@ START_TEST(test_real_source_limits)
 	closed_ok(&d, denied, "denied by its real address");
 	counter_wait_ok(&d, "tcp_refused_acl", 1);
 	log_has(&d, "tcp 192.0.2.66: refused by allow/deny");
-	/* A health check still gets in: the balancer is nobody's source. */
+	/* Health checks get in, two at once: the balancer is nobody's source. */
 	health = proxied_ok(&d, "PROXY UNKNOWN\r\n", 15, "check\n");
-	clients_ok(&d, 4);
+	again = proxied_ok(&d, "\r\n\r\n\0\r\nQUIT\n\x20\0\0\0", 16,
+	    "local\n");
+	clients_ok(&d, 5);
 	close(health);
+	close(again);
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
 	ck_assert_uint_eq(counter_ok(&d, "tcp_refused_proxy_header"), 0);

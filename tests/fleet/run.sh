@@ -336,6 +336,7 @@ haproxy_env() {
 
 test_haproxy() {
 	local cfg="$srcdir/examples/haproxy-echod.cfg" k out bg a i
+	local -a checks
 	local proxied="proxy_protocol = true
 proxy_from = {\"198.19.0.0/16\"}
 shutdown_grace = 30
@@ -388,6 +389,9 @@ shutdown_grace = 30
 		kill -HUP "${pid_of[b$k]}"
 		wait_log "b$k" "applied"
 	done
+	for k in 1 2 3; do
+		checks[k]=$(grep -c '(PROXY v2 LOCAL)' "$work/b$k.log")
+	done
 	run_client -c -s 198.18.0.10 -n 4 -d 3000 -b 65536 198.18.0.1 "$port" \
 	    >"$work/cap.out" 2>&1 &
 	bg=$!
@@ -417,6 +421,10 @@ shutdown_grace = 30
 	    "closed $closed, refused $refused"
 	grep -q 'tcp 198.18.0.10: max_clients_per_source reached' \
 	    "$work"/b[123].log || fail "no refusal logged with the real address"
+	# Health checks went on at cap 1: the balancer is nobody's source.
+	for k in 1 2 3; do
+		wait_count "b$k" '(PROXY v2 LOCAL)' $((checks[k] + 1))
+	done
 	for k in 1 2 3; do
 		backend_conf "$proxied" >"$work/b$k.conf"
 		kill -HUP "${pid_of[b$k]}"
