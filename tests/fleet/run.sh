@@ -56,6 +56,7 @@ cleanup() {
 	[ -z "$work" ] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP	# so the EXIT trap cleans up then too
 
 case $mode in
 nftables | reuseport | haproxy) ;;
@@ -216,7 +217,8 @@ backend_conf() {		# backend_conf EXTRA
 # ---- nftables: numgen DNAT over three backends ----
 
 test_nftables() {
-	local vip=198.18.100.7 k out total_tcp=0 total_udp=0 t u
+	local vip=198.18.100.7 k out total_tcp=0 total_udp=0 t u a
+	LOGLEVEL=debug
 	topology 3
 	ip -n "$(ns cli)" route add "$vip/32" via 198.18.0.1
 	in_ns lb nft -D "VIP=$vip" -D "PORT=$port" -D B1=198.19.1.2 \
@@ -245,6 +247,11 @@ test_nftables() {
 		    tcp_bytes_in) udp_datagrams_out=$u"
 		[ "$t" -gt 0 ] || fail "b$k took no TCP connection"
 		[ "$u" -gt 0 ] || fail "b$k answered no datagram"
+		# DNAT keeps the source: echod's limits see each client.
+		for a in "${clients4[@]}"; do
+			grep -q "tcp $a:[0-9]*: connected" "$work/b$k.log" ||
+			    fail "b$k never saw $a"
+		done
 		total_tcp=$((total_tcp + t))
 		total_udp=$((total_udp + u))
 	done
