@@ -226,6 +226,26 @@ START_TEST(test_bad_header_closed)
 }
 END_TEST
 
+/* A burst of bad headers: each counted, one line logged. */
+START_TEST(test_refusals_rate_limited)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 i, fd;
+
+	start(&d, CONF_PROXY);
+	for (i = 0; i < 20; i++) {
+		fd = tcp_connect_src(BALANCER, d.port);
+		ck_assert_msg(fd != -1, "%s", harness_error());
+		ck_assert_int_eq(sock_send_all(fd, "GET / HTTP/1.0\r\n\r\n",
+		    18, HARNESS_IO_MS), 0);
+		closed_ok(&d, fd, "a burst of bad headers");
+	}
+	counter_wait_ok(&d, "tcp_refused_proxy_header", 20);
+	ck_assert_int_eq(daemon_log_count(&d, "PROXY header malformed"), 1);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
 /* proxy_timeout bounds the whole header, however slowly it trickles. */
 START_TEST(test_header_timeout)
 {
@@ -387,6 +407,7 @@ main(void)
 	tcase_add_loop_test(tc, test_bad_header_closed, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_header_timeout);
+	tcase_add_test(tc, test_refusals_rate_limited);
 	tc = tcase_new(s, "admission", 60);
 	tcase_add_test(tc, test_real_source_limits);
 	tcase_add_test(tc, test_direct_client_verbatim);
