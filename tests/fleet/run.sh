@@ -132,12 +132,12 @@ topology() {
 
 declare -A pid_of
 start_echod() {			# start_echod NAME NS CONFIG-TEXT
-	local name=$1 n=$2 conf="$work/$1.conf" log="$work/$1.log" i
+	local name=$1 n=$2 conf="$work/$1.conf" log="$work/$1.log"
 	printf '%s' "$3" >"$conf"
 	ip netns exec "$(ns "$n")" "$bin" -c "$conf" 2>"$log" &
 	pid_of[$name]=$!
 	pids+=("$!")
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		grep -q 'echod: started (' "$log" && return 0
 		kill -0 "${pid_of[$name]}" 2>/dev/null ||
 		    fail "$name did not start: $(cat "$log")"
@@ -147,10 +147,10 @@ start_echod() {			# start_echod NAME NS CONFIG-TEXT
 }
 # stat NAME COUNTER: a fresh stats line (SIGUSR1), that counter's value.
 stat() {
-	local log="$work/$1.log" before i
+	local log="$work/$1.log" before
 	before=$(grep -c 'stats:' "$log" || true)
 	kill -USR1 "${pid_of[$1]}"
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		if [ "$(grep -c 'stats:' "$log" || true)" -gt "$before" ]; then
 			grep 'stats:' "$log" | tail -1 | tr ' ' '\n' |
 			    sed -n "s/^$2=//p"
@@ -162,8 +162,8 @@ stat() {
 }
 # wait_stat NAME COUNTER MIN: poll until the counter is at least MIN.
 wait_stat() {
-	local i v
-	for i in $(seq 1 100); do
+	local v
+	for _ in $(seq 1 100); do
 		v=$(stat "$1" "$2")
 		[ "$v" -ge "$3" ] && return 0
 		sleep 0.1
@@ -172,8 +172,7 @@ wait_stat() {
 }
 # wait_log NAME TEXT: poll its log (10 s).
 wait_log() {
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		grep -qF -- "$2" "$work/$1.log" && return 0
 		sleep 0.05
 	done
@@ -181,8 +180,7 @@ wait_log() {
 }
 # wait_count NAME TEXT N: poll until its log holds TEXT N times (10 s).
 wait_count() {
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		[ "$(grep -cF -- "$2" "$work/$1.log" || true)" -ge "$3" ] &&
 		    return 0
 		sleep 0.05
@@ -191,8 +189,8 @@ wait_count() {
 }
 # stop_wait NAME: wait for its exit (30 s), which must be 0.
 stop_wait() {
-	local p=${pid_of[$1]} i rc
-	for i in $(seq 1 600); do
+	local p=${pid_of[$1]} rc
+	for _ in $(seq 1 600); do
 		if ! kill -0 "$p" 2>/dev/null; then
 			rc=0
 			wait "$p" || rc=$?
@@ -286,10 +284,10 @@ test_reuseport() {
 	a2=$(stat b tcp_accepted)
 	echo "a: tcp_accepted=$a1 udp_datagrams_out=$(stat a udp_datagrams_out)"
 	echo "b: tcp_accepted=$a2 udp_datagrams_out=$(stat b udp_datagrams_out)"
-	[ "$a1" -gt 0 ] && [ "$a2" -gt 0 ] || fail "one instance took nothing"
+	{ [ "$a1" -gt 0 ] && [ "$a2" -gt 0 ]; } || fail "one instance took nothing"
 	[ "$((a1 + a2))" = 80 ] || fail "80 connections, took $((a1 + a2))"
-	[ "$(stat a udp_datagrams_out)" -gt 0 ] &&
-	    [ "$(stat b udp_datagrams_out)" -gt 0 ] ||
+	{ [ "$(stat a udp_datagrams_out)" -gt 0 ] &&
+	    [ "$(stat b udp_datagrams_out)" -gt 0 ]; } ||
 	    fail "one instance answered no datagram"
 
 	note "stop a with a grace while 16 clients stay and new ones come"
@@ -342,7 +340,7 @@ haproxy_env() {
 }
 
 test_haproxy() {
-	local cfg="$srcdir/examples/haproxy-echod.cfg" k out bg a i
+	local cfg="$srcdir/examples/haproxy-echod.cfg" k out bg a
 	local -a checks
 	local proxied="proxy_protocol = true
 proxy_from = {\"198.19.0.0/16\"}
@@ -404,7 +402,7 @@ shutdown_grace = 30
 	bg=$!
 	pids+=("$bg")
 	# Wait for the refusal, so .11 comes while .10 holds its places.
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		refused=0
 		for k in 1 2 3; do
 			refused=$((refused + $(stat "b$k" tcp_refused_per_source)))
@@ -423,7 +421,7 @@ shutdown_grace = 30
 	for k in 1 2 3; do
 		refused=$((refused + $(stat "b$k" tcp_refused_per_source)))
 	done
-	[ "$closed" -ge 1 ] && [ "$refused" = "$closed" ] ||
+	{ [ "$closed" -ge 1 ] && [ "$refused" = "$closed" ]; } ||
 	    fail "4 connections of one source at cap 1 over 3 backends:" \
 	    "closed $closed, refused $refused"
 	grep -q 'tcp 198.18.0.10: max_clients_per_source reached' \
