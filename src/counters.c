@@ -97,6 +97,9 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "UDP datagrams dropped: udp_rate_per_source exceeded", false },
 	[CTR_UDP_SEND_ERRORS] = { "udp_send_errors",
 	    "UDP replies that could not be sent", false },
+	[CTR_UDP_DROPPED_RCVBUF] = { "udp_dropped_rcvbuf",
+	    "UDP datagrams the kernel dropped: a socket's receive buffer was "
+	    "full (SO_RXQ_OVFL)", false },
 	[CTR_RELOADS] = { "reloads",
 	    "configuration reloads applied", false },
 	[CTR_RELOADS_FAILED] = { "reloads_failed",

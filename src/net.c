@@ -159,7 +159,8 @@ net_udp_pktinfo(int fd, int family)
 	 * the same datagrams.  An older kernel just delivers them one by one.
 	 */
 	(void)set_int_opt(fd, IPPROTO_UDP, UDP_GRO, 1);
-	return 0;
+	/* Each datagram says how many the full receive buffer cost. */
+	return set_int_opt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
 }
 
 int

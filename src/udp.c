@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "echod/counters.h"
+#include "echod/ipaddr.h"
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/notify.h"
@@ -62,12 +63,16 @@
 
 /*
  * Control space aligned as the struct cmsghdr it holds, for both pktinfos
- * (a dual-stack socket gets an IPv4 datagram with both) and UDP_GRO's or
- * UDP_SEGMENT's segment size.
+ * (a dual-stack socket gets an IPv4 datagram with both), UDP_GRO's or
+ * UDP_SEGMENT's segment size, SO_RXQ_OVFL's drop count, and on STAMP
+ * sockets the receive timestamp, the TTL and the TOS byte (or their IPv6
+ * names).
  */
 struct udp_cmsg {
 	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-	    CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+	    CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)) +
+	    CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)) +
+	    2 * CMSG_SPACE(sizeof(int))];
 };
 
 /* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
@@ -76,6 +81,8 @@ struct udp_arrival {
 	unsigned		 ifindex;	/* 0: not known */
 	bool			 on_loopback;	/* for the loop guard */
 	size_t			 gro_size;	/* 0: one datagram */
+	bool			 has_drops;	/* SO_RXQ_OVFL came */
+	uint32_t		 drops;		/* the socket's drops so far */
 	struct in_pktinfo	 pi4;
 	struct in6_pktinfo	 pi6;
 };
@@ -136,9 +143,14 @@ udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
 	a->family = AF_UNSPEC;
 	a->ifindex = 0;
 	a->gro_size = 0;
+	a->has_drops = false;
 	for (c = CMSG_FIRSTHDR(in); c != NULL;
 	    c = CMSG_NXTHDR((struct msghdr *)in, c)) {
-		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+			memcpy(&a->drops, CMSG_DATA(c), sizeof(a->drops));
+			a->has_drops = true;
+		} else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
 			int	 gro;
 
@@ -240,6 +252,34 @@ count_drop(struct udp_service *u, enum udp_verdict v,
 	udp_drop(&u->drop_rl[v], peer, why);
 }
 
+/*
+ * Count what the kernel dropped on socket sock because its receive buffer
+ * was full: SO_RXQ_OVFL hands the socket's running total with each
+ * datagram once there was a drop; the counter takes the difference.  A
+ * total below the last one is a new socket on a reused slot.
+ */
+static void
+count_overflow(struct udp_service *u, size_t sock, const struct udp_arrival *a)
+{
+	uint32_t last = u->rxq_drops[sock];
+
+	if (!a->has_drops || a->drops == last)
+		return;
+	counter_add(&u->ctr, CTR_UDP_DROPPED_RCVBUF,
+	    a->drops > last ? a->drops - last : a->drops);
+	u->rxq_drops[sock] = a->drops;
+}
+
+/* Remember which socket each drop total belongs to. */
+static void
+rxq_fds(struct udp_service *u, const struct listener *socks, size_t nsocks)
+{
+	size_t	 i;
+
+	for (i = 0; i < ECHOD_UDP_MAX_SOCKS; i++)
+		u->rxq_fd[i] = i < nsocks ? socks[i].fd : -1;
+}
+
 /* Point every receive slot at its buffer, address and control space. */
 static void
 batch_reset(struct udp_batch *b, size_t n)
@@ -332,7 +372,7 @@ send_split(struct udp_service *u, int fd, const struct msghdr *o,
 			continue;
 		}
 		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&u->drop_rl[0], o->msg_name, log_errstr(errno));
+		udp_drop(&u->send_rl, o->msg_name, log_errstr(errno));
 	}
 	return sent;
 }
@@ -376,7 +416,7 @@ udp_send_batch(struct udp_service *u, size_t sock, int fd, struct udp_batch *b)
 		if (sent == -1) {
 			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS,
 			    b->rep[off].segs);
-			udp_drop(&u->drop_rl[0], b->out[off].msg_hdr.msg_name,
+			udp_drop(&u->send_rl, b->out[off].msg_hdr.msg_name,
 			    log_errstr(errno));
 			off++;
 			continue;
@@ -453,7 +493,10 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 	const struct listener *l = &u->socks[sock];
 	enum loopguard_verdict rule;
 	enum udp_verdict v;
+	struct ipaddr src;
 	struct msghdr *m;
+	uint16_t port;
+	bool	 valid;
 	int	 fd = l->fd;
 	uint64_t bytes = 0, datagrams = 0;
 	size_t	 off, len, seg, dlen;
@@ -471,19 +514,27 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 		len = b->in[i].msg_len;
 		bytes += len;
 		udp_arrival(m, &b->arr[i], u->lo_index);
+		count_overflow(u, sock, &b->arr[i]);
 		if (m->msg_flags & MSG_TRUNC) {
 			datagrams++;
 			continue;	/* cannot happen with 64 KiB slots */
 		}
+		/* One decode per message: its datagrams share the source. */
+		valid = loopguard_decode(m->msg_name, m->msg_namelen,
+		    l->addr.ss_family, &src, &port) == 0;
 		seg = b->arr[i].gro_size > 0 ? b->arr[i].gro_size : len;
 		p = b->iov[i].iov_base;
 		off = 0;
 		do {	/* once for an empty datagram */
 			dlen = len - off < seg ? len - off : seg;
 			datagrams++;
-			v = udp_policy_check(&u->policy, m->msg_name,
-			    m->msg_namelen, l->addr.ss_family,
-			    b->arr[i].on_loopback, now_ns, &rule);
+			if (valid)
+				v = udp_policy_decide(&u->policy, &src, port,
+				    b->arr[i].on_loopback, now_ns, &rule);
+			else {
+				v = UDP_DROP_LOOP;
+				rule = LOOPGUARD_BAD_FAMILY;
+			}
 			if (v == UDP_PASS)
 				reply_add(u, sock, fd, b, i, p + off, dlen);
 			else
@@ -590,6 +641,21 @@ wake(struct udp_service *u)
 		;
 }
 
+/* Release what udp_service_start() set up: its failure path and stop. */
+static void
+udp_service_release(struct udp_service *u)
+{
+	if (u->wake_fd != -1)
+		close(u->wake_fd);
+	u->wake_fd = -1;
+	if (u->batch != NULL)
+		free(u->batch->buf);
+	free(u->batch);
+	u->batch = NULL;
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
+}
+
 int
 udp_service_start(struct udp_service *u, const struct listener *socks,
     size_t nsocks, struct counters *counters, const struct udp_policy *p)
@@ -605,6 +671,7 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->policy = *p;
 	/* pktinfo names the arrival interface; 127/8 is fine only on lo. */
 	u->lo_index = if_nametoindex("lo");
+	rxq_fds(u, socks, u->nsocks);
 	atomic_init(&u->heartbeat, 1);
 	if ((rc = pthread_mutex_init(&u->lock, NULL)) != 0) {
 		errno = rc;
@@ -640,15 +707,7 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->running = true;
 	return 0;
 fail:
-	if (u->wake_fd != -1)
-		close(u->wake_fd);
-	u->wake_fd = -1;
-	if (u->batch != NULL)
-		free(u->batch->buf);
-	free(u->batch);
-	u->batch = NULL;
-	pthread_cond_destroy(&u->cond);
-	pthread_mutex_destroy(&u->lock);
+	udp_service_release(u);
 	return -1;
 }
 
@@ -669,23 +728,27 @@ void
 udp_service_resume(struct udp_service *u, const struct listener *socks,
     size_t nsocks)
 {
+	uint32_t drops[ECHOD_UDP_MAX_SOCKS];
+	size_t	 i, j;
+
 	if (!u->running)
 		return;
 	pthread_mutex_lock(&u->lock);
+	/* A kept socket keeps its drop total; a new one starts at 0. */
+	for (i = 0; i < ECHOD_UDP_MAX_SOCKS; i++)
+		drops[i] = 0;
+	for (i = 0; i < nsocks && i < ECHOD_UDP_MAX_SOCKS; i++)
+		for (j = 0; j < ECHOD_UDP_MAX_SOCKS; j++)
+			if (u->rxq_fd[j] == socks[i].fd)
+				drops[i] = u->rxq_drops[j];
+	memcpy(u->rxq_drops, drops, sizeof(drops));
+	rxq_fds(u, socks, nsocks);
 	u->socks = socks;
 	u->nsocks = nsocks < ECHOD_UDP_MAX_SOCKS ? nsocks : ECHOD_UDP_MAX_SOCKS;
 	memset(u->gso_off, 0, sizeof(u->gso_off));
 	u->pause_req = false;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
-}
-
-void
-udp_service_set_sockets(struct udp_service *u, const struct listener *socks,
-    size_t nsocks)
-{
-	udp_service_pause(u);
-	udp_service_resume(u, socks, nsocks);
 }
 
 unsigned long long
@@ -719,13 +782,6 @@ udp_service_stop(struct udp_service *u)
 	wake(u);
 	pthread_join(u->thread, NULL);
 	counters_detach(u->counters, &u->ctr);
-	close(u->wake_fd);
-	u->wake_fd = -1;
-	if (u->batch != NULL)
-		free(u->batch->buf);
-	free(u->batch);
-	u->batch = NULL;
-	pthread_cond_destroy(&u->cond);
-	pthread_mutex_destroy(&u->lock);
+	udp_service_release(u);
 	u->running = false;
 }
