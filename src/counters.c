@@ -100,6 +100,28 @@ static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_UDP_DROPPED_RCVBUF] = { "udp_dropped_rcvbuf",
 	    "UDP datagrams the kernel dropped: a socket's receive buffer was "
 	    "full (SO_RXQ_OVFL)", false },
+	[CTR_STAMP_PACKETS_IN] = { "stamp_packets_in",
+	    "STAMP test packets received (all UDP policy drops are counted "
+	    "in the udp_dropped_* rows)", false },
+	[CTR_STAMP_REFLECTED] = { "stamp_reflected",
+	    "STAMP test packets reflected", false },
+	[CTR_STAMP_DROPPED_SHORT] = { "stamp_dropped_short",
+	    "STAMP packets dropped unanswered: shorter than 41 octets "
+	    "(112 in authenticated mode)", false },
+	[CTR_STAMP_DROPPED_AUTH] = { "stamp_dropped_auth",
+	    "STAMP packets dropped unanswered: the HMAC did not verify",
+	    false },
+	[CTR_STAMP_TLV_UNKNOWN] = { "stamp_tlv_unknown",
+	    "STAMP TLVs reflected unprocessed with the U flag (not supported)",
+	    false },
+	[CTR_STAMP_TLV_MALFORMED] = { "stamp_tlv_malformed",
+	    "STAMP packets reflected with a malformed TLV (M flag)", false },
+	[CTR_STAMP_TLV_INTEGRITY] = { "stamp_tlv_integrity",
+	    "STAMP packets reflected with their TLVs unused: HMAC TLV missing "
+	    "or wrong (I flag)", false },
+	[CTR_STAMP_SESSIONS_EVICTED] = { "stamp_sessions_evicted",
+	    "stateful STAMP sessions evicted from the full session table",
+	    false },
 	[CTR_RELOADS] = { "reloads",
 	    "configuration reloads applied", false },
 	[CTR_RELOADS_FAILED] = { "reloads_failed",

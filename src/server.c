@@ -102,7 +102,7 @@ open_sockets(struct server *srv)
 	srv->activated = true;
 	log_info("socket activation: serving the %d sockets systemd passed; "
 	    "%s are ignored", n, config_socket_keys());
-	return listeners_adopt(&srv->sockets, n);
+	return listeners_adopt(&srv->sockets, n, &srv->cfg);
 }
 
 /*
@@ -200,7 +200,8 @@ void
 server_log_stats(struct server *srv)
 {
 	uint64_t v[CTR_COUNT];
-	char	 line[1536];
+	/* LOG_LINE_MAX less "echod: stats: " and the newline. */
+	char	 line[2032];
 
 	counters_read(&srv->counters, v);
 	(void)counters_format(v, line, sizeof(line));

@@ -178,21 +178,35 @@ reflect_unauth(uint8_t *pkt, size_t base, const struct stamp_rx *rx,
 }
 
 enum stamp_verdict
-stamp_reflect(const struct stamp_params *p, uint8_t *pkt, size_t len,
-    const struct stamp_rx *rx, const struct stamp_session_info *s,
-    struct stamp_result *res)
+stamp_reflect_check(const struct stamp_params *p, const uint8_t *pkt,
+    size_t len)
 {
-	uint8_t	 mac[STAMP_HMAC_LEN], req_seq[4];
+	uint8_t	 mac[STAMP_HMAC_LEN];
 	bool	 auth = p->key.len > 0;
 
-	*res = (struct stamp_result){ .reply_tos = -1 };
 	if (len < (auth ? STAMP_BASE_AUTH : STAMP_TWAMP_MIN))
 		return STAMP_DROP_SHORT;
-	memcpy(req_seq, pkt, sizeof(req_seq));
 	if (auth) {
 		stamp_hmac(&p->key, pkt, STAMP_HMAC_COVERS, mac);
 		if (!stamp_hmac_equal(mac, pkt + STAMP_AS_HMAC))
 			return STAMP_DROP_AUTH;
+	}
+	return STAMP_REFLECT;
+}
+
+enum stamp_verdict
+stamp_reflect(const struct stamp_params *p, uint8_t *pkt, size_t len,
+    const struct stamp_rx *rx, const struct stamp_session_info *s,
+    struct stamp_result *res)
+{
+	enum stamp_verdict v;
+	uint8_t	 req_seq[4];
+
+	*res = (struct stamp_result){ .reply_tos = -1 };
+	if ((v = stamp_reflect_check(p, pkt, len)) != STAMP_REFLECT)
+		return v;
+	memcpy(req_seq, pkt, sizeof(req_seq));
+	if (p->key.len > 0) {
 		res->base = STAMP_BASE_AUTH;
 		reflect_auth(pkt, rx, s);
 	} else {

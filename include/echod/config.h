@@ -4,9 +4,12 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "echod/stamp.h"
 
 #define ECHOD_MAX_LISTEN	16	/* addresses in "listen" */
 #define ECHOD_MAX_CLIENTS_LIMIT	1048576	/* threads are not free */
@@ -36,6 +39,7 @@
 #define ECHOD_MIN_RATE_TABLE	8
 #define ECHOD_MAX_RATE_TABLE	16777216
 #define ECHOD_MAX_ACL		65536	/* entries in allow, in deny */
+#define ECHOD_DEFAULT_STAMP_PORT 862	/* RFC 8762 §3 */
 
 struct cidr;
 
@@ -73,6 +77,11 @@ struct echod_config {
 	int	udp_rate_table_size;	/* entries, allocated at start */
 	struct cidr_list allow;
 	struct cidr_list deny;
+	bool	stamp;			/* a STAMP reflector on stamp_port */
+	int	stamp_port;
+	bool	stamp_stateful;		/* stamp_mode = "stateful" */
+	char	stamp_key_file[PATH_MAX]; /* "": unauthenticated mode */
+	struct stamp_key stamp_key;	/* read from stamp_key_file */
 	size_t	nlisten;
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };

@@ -144,6 +144,12 @@ uint16_t stamp_error_estimate(bool synced, long esterror_us);
 int	stamp_peek(const uint8_t *pkt, size_t len, bool auth,
 	    struct stamp_request *rq);
 /*
+ * Whether stamp_reflect() would answer the request: its length, and in
+ * authenticated mode its HMAC.  Pure; pkt is not changed.
+ */
+enum stamp_verdict stamp_reflect_check(const struct stamp_params *p,
+	    const uint8_t *pkt, size_t len);
+/*
  * Turn the request of len octets in pkt into its reply, in place and at
  * the same length: the base packet of RFC 8762 §4.3 (or TWAMP-Light's, for
  * 41 to 43 octets), the TLVs answered as RFC 8972 says.  The Timestamp and

@@ -9,15 +9,17 @@
 #include "echod/config.h"
 #include "echod/counters.h"
 #include "echod/log.h"
+#include "echod/stamp_session.h"
 #include "echod/udp_policy.h"
 
-#define ECHOD_UDP_MAX_SOCKS	ECHOD_MAX_LISTEN
+#define ECHOD_UDP_MAX_SOCKS	(2 * ECHOD_MAX_LISTEN)	/* echo, STAMP */
 
 struct listener;
 struct udp_batch;
 
 /*
- * The UDP thread: echoes every datagram on every UDP socket to its sender.
+ * The UDP thread: echoes every datagram on every UDP echo socket to its
+ * sender, and reflects STAMP test packets on the STAMP sockets.
  * It runs from start to stop, even with no socket (udp = false), so a
  * reload never needs a new thread: the sockets and settings change in
  * place through the setters below.
@@ -34,6 +36,11 @@ struct udp_service {
 	unsigned		 lo_index;	/* the loopback interface */
 	struct log_ratelimit	 drop_rl[UDP_DROP_RATE + 1]; /* by verdict */
 	struct log_ratelimit	 send_rl;	/* failed sends */
+	struct log_ratelimit	 stamp_rl;	/* STAMP HMAC failures */
+	struct stamp_sessions	 sessions;	/* stateful STAMP */
+	uint64_t		 stamp_clock_ns; /* adjtimex() read then */
+	uint16_t		 stamp_err;	/* Error Estimate */
+	bool			 stamp_synced;
 	struct counters		*counters;
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "echod/loopguard.h"
+#include "echod/stamp.h"
 
 struct acl;
 struct ipaddr;
@@ -27,6 +28,7 @@ struct udp_policy {
 	uint32_t	 burst;
 	int		 prefix_v4;	/* a rate-limited source is a /N */
 	int		 prefix_v6;
+	struct stamp_params stamp;	/* how STAMP sockets answer */
 };
 
 /* Why a datagram is dropped; UDP_PASS: answer it. */
