@@ -177,11 +177,16 @@ net_udp_stamp(int fd, int family)
 	if (set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
 		return -1;
 	(void)setsockopt(fd, IPPROTO_UDP, UDP_GRO, &off, sizeof(off));
-	if (family == AF_INET6)
+	if (family == AF_INET6) {
+		/* A dual-stack socket (systemd's [::]) also gets IPv4. */
+		(void)set_int_opt(fd, IPPROTO_IP, IP_RECVTTL, 1);
+		(void)set_int_opt(fd, IPPROTO_IP, IP_RECVTOS, 1);
+		(void)set_int_opt(fd, IPPROTO_IP, IP_TTL, 255);
 		return set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1 ||
 		    set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1) == -1 ||
 		    set_int_opt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255) == -1 ?
 		    -1 : 0;
+	}
 	return set_int_opt(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1 ||
 	    set_int_opt(fd, IPPROTO_IP, IP_RECVTOS, 1) == -1 ||
 	    set_int_opt(fd, IPPROTO_IP, IP_TTL, 255) == -1 ? -1 : 0;

@@ -612,6 +612,12 @@ stamp_clock(struct udp_service *u, uint64_t now_ns)
 		return;
 	u->stamp_clock_ns = now_ns;
 	state = adjtimex(&tx);
+	if (state == -1 && !u->stamp_clock_warned) {
+		/* systemd's ProtectClock= filters even a read. */
+		log_warn("stamp: cannot read the clock state; the Error "
+		    "Estimate says not synchronized");
+		u->stamp_clock_warned = true;
+	}
 	u->stamp_synced = state != -1 && state != TIME_ERROR &&
 	    !(tx.status & STA_UNSYNC);
 	u->stamp_err = stamp_error_estimate(u->stamp_synced,

@@ -41,6 +41,7 @@ struct udp_service {
 	uint64_t		 stamp_clock_ns; /* adjtimex() read then */
 	uint16_t		 stamp_err;	/* Error Estimate */
 	bool			 stamp_synced;
+	bool			 stamp_clock_warned;
 	struct counters		*counters;
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */
