@@ -5,7 +5,7 @@
 #   - the reflector's residence time (T3 - T2, from each reply) p50, p99,
 #     p99.9 at 1,000 and 50,000 packets/s, alone and under a 64-byte echo
 #     flood on the same daemon (256 datagrams in flight);
-#   - the reflected rate the UDP thread sustains (64 packets in flight)
+#   - the reflected rate the UDP thread sustains (256 packets in flight)
 #     against the echo path's own rate, in the same run.
 # Raw lines go to OUT (default bench/results/stamp.txt); with gnuplot,
 # docs/stamp-residence.png is drawn from them.
@@ -52,8 +52,8 @@ sleep 1
 for rate in 1000 50000; do run echo-flood -r $rate -d "$secs"; done
 wait "$flood"
 printf 'load=flood-itself %s\n' "$(cat "$tmp/flood.txt")" | tee -a "$out"
-run max -w 64 -d "$secs"
-printf 'load=max %s\n' "$("$tmp/stampbench" -p "$port" -w 64 -e -d "$secs")" | tee -a "$out"
+run max -w 256 -d "$secs"
+printf 'load=max %s\n' "$("$tmp/stampbench" -p "$port" -w 256 -e -d "$secs")" | tee -a "$out"
 if command -v gnuplot >/dev/null; then
 	awk '/resid_p50/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "\"%s\\n%s/s\" %s %s %s\n", v["load"], v["rate"], v["resid_p50"], v["resid_p99"], v["resid_p999"] }' \

@@ -179,18 +179,22 @@ main(int argc, char **argv)
 		return 71;
 	memset(pkt, 'e', sizeof(pkt));
 	t0 = now_s();
-	clock_gettime(CLOCK_MONOTONIC, &next);
 	while ((el = now_s() - t0) < dur) {
 		if (rate > 0) {
-			/* Paced: one packet per 1/rate s, absolute times. */
-			next.tv_nsec += (long)(1e9 / rate);
-			while (next.tv_nsec >= 1000000000) {
-				next.tv_nsec -= 1000000000;
-				next.tv_sec++;
+			/*
+			 * Paced: every packet due by now goes now (a sleep
+			 * overshoots by tens of microseconds on a busy host,
+			 * so at high rates a few leave back to back), then
+			 * sleep to the next one's time.
+			 */
+			if ((double)sent >= el * rate) {
+				next.tv_sec = 0;
+				next.tv_nsec = (long)(((double)sent + 1) /
+				    rate * 1e9 - el * 1e9);
+				if (next.tv_nsec > 0)
+					nanosleep(&next, NULL);
+				continue;
 			}
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
-			    &next, NULL) == EINTR)
-				;
 		} else {
 			/* Windowed: wait while WINDOW are in flight. */
 			seen = atomic_load(&replies);
