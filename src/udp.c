@@ -12,12 +12,12 @@
  * to one peer from one address leave as one message the kernel cuts into
  * the same datagrams (UDP_SEGMENT, udp(7)), one trip down the stack instead
  * of one per datagram.  Every datagram is still judged and counted alone.
+ * STAMP sockets are served by the same thread (udp_stamp.c).
  */
 
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/timex.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <net/if.h>
@@ -37,89 +37,10 @@
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/notify.h"
-#include "echod/stamp.h"
 #include "echod/stamp_session.h"
 #include "echod/udp.h"
 
-/* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
-#define UDP_BUFSIZE		((size_t)64 * 1024)
-/*
- * Datagrams per recvmmsg(2)/sendmmsg(2): one wake-up costs poll, one
- * receive and one send for up to this many.  Each slot has its own
- * maximal buffer (4 MiB of address space; only pages a datagram touched
- * become resident).
- */
-#define UDP_BATCH		64
-#define RATELIMIT_SECONDS	5
-/* Datagrams Linux coalesces into one GRO buffer at most (UDP_GRO_CNT_MAX). */
-#define UDP_GRO_SEGS		64
-/* One reply message: segments (UDP_MAX_SEGMENTS before 6.x) and bytes. */
-#define UDP_GSO_SEGS		64
-#define UDP_GSO_BYTES		65507
-/*
- * Beyond the loopback, a segment must fit the path MTU or the send fails
- * (EINVAL); 1500-byte Ethernet less the IP and UDP headers is safe.
- */
-#define UDP_GSO_WIRE_V4		1472
-#define UDP_GSO_WIRE_V6		1452
-/* Every datagram of a batch, GRO buffers cut up: one iovec each. */
-#define UDP_DATAGRAMS		((size_t)UDP_BATCH * UDP_GRO_SEGS)
-
-/*
- * Control space aligned as the struct cmsghdr it holds, for both pktinfos
- * (a dual-stack socket gets an IPv4 datagram with both), UDP_GRO's or
- * UDP_SEGMENT's segment size, SO_RXQ_OVFL's drop count, and on STAMP
- * sockets the receive timestamp, the TTL and the TOS byte (or their IPv6
- * names).
- */
-struct udp_cmsg {
-	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-	    CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)) +
-	    CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)) +
-	    2 * CMSG_SPACE(sizeof(int))];
-};
-
-/* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
-struct udp_arrival {
-	int			 family;	/* AF_UNSPEC: no pktinfo */
-	unsigned		 ifindex;	/* 0: not known */
-	bool			 on_loopback;	/* for the loop guard */
-	size_t			 gro_size;	/* 0: one datagram */
-	bool			 has_drops;	/* SO_RXQ_OVFL came */
-	uint32_t		 drops;		/* the socket's drops so far */
-	bool			 has_ts;	/* SO_TIMESTAMPNS came */
-	struct timespec		 ts;		/* the kernel's receive time */
-	int			 ttl;		/* TTL, Hop Limit; -1 */
-	int			 tos;		/* TOS, Traffic Class; -1 */
-	struct in_pktinfo	 pi4;
-	struct in6_pktinfo	 pi6;
-};
-
-/* One reply message being built: datagrams to one peer from one address. */
-struct udp_reply {
-	int			 from;		/* its first datagram's message */
-	size_t			 seg;		/* their size, all but the last */
-	size_t			 bytes;
-	unsigned		 segs;
-	size_t			 pktinfo_len;	/* control before UDP_SEGMENT */
-	bool			 open;		/* may take one more */
-};
-
-/* The receive and reply vectors of one batch; owned by the UDP thread. */
-struct udp_batch {
-	struct mmsghdr		 in[UDP_BATCH];
-	struct iovec		 iov[UDP_BATCH];
-	struct sockaddr_storage	 peer[UDP_BATCH];
-	struct udp_cmsg		 cin[UDP_BATCH];
-	struct udp_arrival	 arr[UDP_BATCH];
-	struct mmsghdr		 out[UDP_BATCH];
-	struct udp_reply	 rep[UDP_BATCH];
-	struct udp_cmsg		 cout[UDP_BATCH];
-	struct iovec		 oiov[UDP_DATAGRAMS];
-	int			 nout;		/* messages in out */
-	size_t			 noiov;		/* iovecs used in oiov */
-	char			*buf;		/* UDP_BATCH x UDP_BUFSIZE */
-};
+#include "udp_int.h"
 
 /* True if the datagram was sent to a loopback address (127/8, ::1). */
 static bool
@@ -179,8 +100,8 @@ stamp_cmsg(const struct cmsghdr *c, struct udp_arrival *a)
  * destination, which routing reaches through lo alone, says where it came
  * from.
  */
-static void
-udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
+void
+udp_arrival_read(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
 {
 	struct cmsghdr *c;
 	bool	 v4 = false, v6 = false;
@@ -235,8 +156,8 @@ udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
  * Turn the destination of the received datagram into the source of the
  * reply.  Returns the control length to send, 0 if there is none.
  */
-static size_t
-reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
+size_t
+udp_reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
 {
 	struct cmsghdr *o;
 	struct in_pktinfo pi;
@@ -267,8 +188,8 @@ reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
 }
 
 /* Drops are a hostile peer's to repeat: rate-limited, never per packet. */
-static void
-udp_drop(struct log_ratelimit *rl,
+void
+udp_log_drop(struct log_ratelimit *rl,
     const struct sockaddr *peer, const char *why)
 {
 	char	 addr[NET_ADDRSTRLEN];
@@ -280,8 +201,8 @@ udp_drop(struct log_ratelimit *rl,
 }
 
 /* Count a dropped datagram and say so now and then. */
-static void
-count_drop(struct udp_service *u, enum udp_verdict v,
+void
+udp_count_drop(struct udp_service *u, enum udp_verdict v,
     enum loopguard_verdict rule, const struct sockaddr *peer)
 {
 	static const char *const what[] = {
@@ -297,7 +218,7 @@ count_drop(struct udp_service *u, enum udp_verdict v,
 		    loopguard_name(rule));
 	else
 		snprintf(why, sizeof(why), "%s", what[v]);
-	udp_drop(&u->drop_rl[v], peer, why);
+	udp_log_drop(&u->drop_rl[v], peer, why);
 }
 
 /*
@@ -306,8 +227,8 @@ count_drop(struct udp_service *u, enum udp_verdict v,
  * datagram once there was a drop; the counter takes the difference.  A
  * total below the last one is a new socket on a reused slot.
  */
-static void
-count_overflow(struct udp_service *u, size_t sock, const struct udp_arrival *a)
+void
+udp_count_overflow(struct udp_service *u, size_t sock, const struct udp_arrival *a)
 {
 	uint32_t last = u->rxq_drops[sock];
 
@@ -329,8 +250,8 @@ rxq_fds(struct udp_service *u, const struct listener *socks, size_t nsocks)
 }
 
 /* Point every receive slot at its buffer, address and control space. */
-static void
-batch_reset(struct udp_batch *b, size_t n)
+void
+udp_batch_reset(struct udp_batch *b, size_t n)
 {
 	size_t	 i;
 
@@ -420,7 +341,7 @@ send_split(struct udp_service *u, int fd, const struct msghdr *o,
 			continue;
 		}
 		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&u->send_rl, o->msg_name, log_errstr(errno));
+		udp_log_drop(&u->send_rl, o->msg_name, log_errstr(errno));
 	}
 	return sent;
 }
@@ -464,7 +385,7 @@ udp_send_batch(struct udp_service *u, size_t sock, int fd, struct udp_batch *b)
 		if (sent == -1) {
 			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS,
 			    b->rep[off].segs);
-			udp_drop(&u->send_rl, b->out[off].msg_hdr.msg_name,
+			udp_log_drop(&u->send_rl, b->out[off].msg_hdr.msg_name,
 			    log_errstr(errno));
 			off++;
 			continue;
@@ -512,7 +433,7 @@ reply_add(struct udp_service *u, size_t sock, int fd, struct udp_batch *b,
 	r = &b->rep[b->nout];
 	*r = (struct udp_reply){
 		.from = i, .seg = len, .bytes = len, .segs = 1,
-		.pktinfo_len = reply_pktinfo(a, &b->cout[b->nout]),
+		.pktinfo_len = udp_reply_pktinfo(a, &b->cout[b->nout]),
 		.open = len > 0 && !u->gso_off[sock] &&
 		    (a->on_loopback || len <= wire),
 	};
@@ -551,7 +472,7 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 	char	*p;
 	int	 i, n;
 
-	batch_reset(b, UDP_BATCH);
+	udp_batch_reset(b, UDP_BATCH);
 	do
 		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 	while (n == -1 && errno == EINTR);
@@ -561,8 +482,8 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 		m = &b->in[i].msg_hdr;
 		len = b->in[i].msg_len;
 		bytes += len;
-		udp_arrival(m, &b->arr[i], u->lo_index);
-		count_overflow(u, sock, &b->arr[i]);
+		udp_arrival_read(m, &b->arr[i], u->lo_index);
+		udp_count_overflow(u, sock, &b->arr[i]);
 		if (m->msg_flags & MSG_TRUNC) {
 			datagrams++;
 			continue;	/* cannot happen with 64 KiB slots */
@@ -586,7 +507,7 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 			if (v == UDP_PASS)
 				reply_add(u, sock, fd, b, i, p + off, dlen);
 			else
-				count_drop(u, v, rule, m->msg_name);
+				udp_count_drop(u, v, rule, m->msg_name);
 			off += dlen;
 		} while (off < len);
 	}
@@ -594,201 +515,6 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 	counter_add(&u->ctr, CTR_UDP_BYTES_IN, bytes);
 	if (b->nout > 0)
 		udp_send_batch(u, sock, fd, b);
-	return n;
-}
-
-/*
- * The kernel's clock state for STAMP's Error Estimate (RFC 8762 §4.2.1):
- * synchronized or not, and its estimated error, read at most once a
- * second (adjtimex(2) only reads with modes 0).
- */
-static void
-stamp_clock(struct udp_service *u, uint64_t now_ns)
-{
-	struct timex tx = { .modes = 0 };
-	int	 state;
-
-	if (u->stamp_clock_ns != 0 && now_ns - u->stamp_clock_ns < 1000000000)
-		return;
-	u->stamp_clock_ns = now_ns;
-	state = adjtimex(&tx);
-	if (state == -1 && !u->stamp_clock_warned) {
-		/* systemd's ProtectClock= filters even a read. */
-		log_warn("stamp: cannot read the clock state; the Error "
-		    "Estimate says not synchronized");
-		u->stamp_clock_warned = true;
-	}
-	u->stamp_synced = state != -1 && state != TIME_ERROR &&
-	    !(tx.status & STA_UNSYNC);
-	u->stamp_err = stamp_error_estimate(u->stamp_synced,
-	    state != -1 ? tx.esterror : 16000000);
-}
-
-/*
- * Send one STAMP reply: T3 is read here, right before the reply is handed
- * to the kernel, so each reply has its own (a batched send would give a
- * whole batch one T3, or T3s earlier than the sends they describe).
- */
-static void
-stamp_send(struct udp_service *u, int fd, struct udp_batch *b, int i,
-    size_t len, int tos)
-{
-	struct msghdr m = {
-		.msg_name = b->in[i].msg_hdr.msg_name,
-		.msg_namelen = b->in[i].msg_hdr.msg_namelen,
-		.msg_iov = &b->iov[i], .msg_iovlen = 1,
-	};
-	struct udp_cmsg *c = &b->cout[0];
-	struct cmsghdr *h;
-	struct timespec ts;
-	size_t	 clen;
-
-	b->iov[i].iov_len = len;
-	clen = reply_pktinfo(&b->arr[i], c);
-	/* Class of Service TLV: the reply carries the DSCP1 asked for. */
-	if (tos >= 0 && b->arr[i].family != AF_UNSPEC) {
-		h = (struct cmsghdr *)(void *)(c->buf + clen);
-		h->cmsg_level = b->arr[i].family == AF_INET ? IPPROTO_IP :
-		    IPPROTO_IPV6;
-		h->cmsg_type = b->arr[i].family == AF_INET ? IP_TOS :
-		    IPV6_TCLASS;
-		h->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(h), &tos, sizeof(tos));
-		clen += CMSG_SPACE(sizeof(int));
-	}
-	m.msg_control = clen > 0 ? c->buf : NULL;
-	m.msg_controllen = clen;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	stamp_finish(&u->policy.stamp, b->iov[i].iov_base, len,
-	    stamp_ntp(&ts));
-	while (sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
-		if (errno == EINTR)
-			continue;
-		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&u->send_rl, m.msg_name, log_errstr(errno));
-		return;
-	}
-	counter_add(&u->ctr, CTR_STAMP_REFLECTED, 1);
-}
-
-/*
- * Reflect one STAMP test packet (message i) that the policy let through:
- * T2 from the kernel's timestamp of this datagram, the session's numbers
- * in stateful mode, the reply built in place, then sent alone.
- */
-static void
-stamp_packet(struct udp_service *u, size_t sock, struct udp_batch *b, int i,
-    const struct ipaddr *src, uint16_t port, uint64_t now_ns)
-{
-	const struct stamp_params *par = &u->policy.stamp;
-	const struct udp_arrival *a = &b->arr[i];
-	struct stamp_session_info si = { .stateful = false };
-	struct stamp_session_key key;
-	struct stamp_request rq;
-	struct stamp_result res;
-	struct stamp_rx rx;
-	struct timespec now;
-	uint8_t	*p = b->iov[i].iov_base;
-	size_t	 len = b->in[i].msg_len;
-
-	if (stamp_peek(p, len, par->key.len > 0, &rq) == -1) {
-		counter_add(&u->ctr, CTR_STAMP_DROPPED_SHORT, 1);
-		return;
-	}
-	if (!a->has_ts)		/* cannot happen with SO_TIMESTAMPNS on */
-		clock_gettime(CLOCK_REALTIME, &now);
-	rx = (struct stamp_rx){
-		.t2 = stamp_ntp(a->has_ts ? &a->ts : &now),
-		.err = u->stamp_err, .synced = u->stamp_synced,
-		.ttl = a->ttl, .tos = a->tos,
-	};
-	if (par->stateful) {
-		/* Only a packet that will be answered counts in a session. */
-		if (par->key.len > 0 && stamp_reflect_check(par, p, len) !=
-		    STAMP_REFLECT)
-			goto reflect;
-		memset(&key, 0, sizeof(key));
-		key.src = *src;
-		key.sport = port;
-		key.dport = net_addr_port((const struct sockaddr *)
-		    &u->socks[sock].addr);
-		key.ssid = rq.ssid;
-		if (a->family == AF_INET)
-			(void)ipaddr_from_bytes(&key.dst, AF_INET,
-			    &a->pi4.ipi_addr);
-		else if (a->family == AF_INET6)
-			(void)ipaddr_from_bytes(&key.dst, AF_INET6,
-			    &a->pi6.ipi6_addr);
-		if (stamp_sessions_next(&u->sessions, &key, now_ns, &si))
-			counter_add(&u->ctr, CTR_STAMP_SESSIONS_EVICTED, 1);
-	}
-reflect:
-	switch (stamp_reflect(par, p, len, &rx, &si, &res)) {
-	case STAMP_DROP_SHORT:
-		counter_add(&u->ctr, CTR_STAMP_DROPPED_SHORT, 1);
-		return;
-	case STAMP_DROP_AUTH:
-		counter_add(&u->ctr, CTR_STAMP_DROPPED_AUTH, 1);
-		udp_drop(&u->stamp_rl, b->in[i].msg_hdr.msg_name,
-		    "stamp: HMAC does not verify, dropped");
-		return;
-	case STAMP_REFLECT:
-		break;
-	}
-	counter_add(&u->ctr, CTR_STAMP_TLV_UNKNOWN, res.unknown);
-	if (res.malformed)
-		counter_add(&u->ctr, CTR_STAMP_TLV_MALFORMED, 1);
-	if (res.integrity)
-		counter_add(&u->ctr, CTR_STAMP_TLV_INTEGRITY, 1);
-	stamp_send(u, u->socks[sock].fd, b, i, len, res.reply_tos);
-}
-
-/*
- * Serve one batch of a STAMP socket: one recvmmsg(2), then each packet
- * through the same loop guard, ACL and rate limit as echo, in the same
- * order, and reflected with its own sendmsg(2).  Returns the messages
- * received.
- */
-static int
-udp_stamp_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
-    uint64_t now_ns)
-{
-	const struct listener *l = &u->socks[sock];
-	enum loopguard_verdict rule;
-	enum udp_verdict v;
-	struct ipaddr src;
-	struct msghdr *m;
-	uint16_t port;
-	int	 i, n;
-
-	batch_reset(b, UDP_BATCH);
-	do
-		n = recvmmsg(l->fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
-	while (n == -1 && errno == EINTR);
-	if (n <= 0)
-		return 0;
-	stamp_clock(u, now_ns);
-	counter_add(&u->ctr, CTR_STAMP_PACKETS_IN, (uint64_t)n);
-	for (i = 0; i < n; i++) {
-		m = &b->in[i].msg_hdr;
-		udp_arrival(m, &b->arr[i], u->lo_index);
-		count_overflow(u, sock, &b->arr[i]);
-		if (m->msg_flags & MSG_TRUNC)
-			continue;	/* cannot happen with 64 KiB slots */
-		if (loopguard_decode(m->msg_name, m->msg_namelen,
-		    l->addr.ss_family, &src, &port) == -1) {
-			count_drop(u, UDP_DROP_LOOP, LOOPGUARD_BAD_FAMILY,
-			    m->msg_name);
-			continue;
-		}
-		v = udp_policy_decide(&u->policy, &src, port,
-		    b->arr[i].on_loopback, now_ns, &rule);
-		if (v != UDP_PASS) {
-			count_drop(u, v, rule, m->msg_name);
-			continue;
-		}
-		stamp_packet(u, sock, b, i, &src, port, now_ns);
-	}
 	return n;
 }
 
