@@ -150,10 +150,10 @@ main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "p:r:d:w:e")) != -1) {
 		switch (c) {
-		case 'p': port = atoi(optarg); break;
-		case 'r': rate = atof(optarg); break;
-		case 'd': dur = atof(optarg); break;
-		case 'w': window = atoi(optarg); break;
+		case 'p': port = (int)strtol(optarg, NULL, 10); break;
+		case 'r': rate = strtod(optarg, NULL); break;
+		case 'd': dur = strtod(optarg, NULL); break;
+		case 'w': window = (int)strtol(optarg, NULL, 10); break;
 		case 'e': echo = true; break;
 		default:
 			fprintf(stderr, "usage: stampbench -p port "

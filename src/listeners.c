@@ -238,9 +238,9 @@ adopt(struct listeners *ls, int fd, const struct echod_config *cfg)
 	}
 	if (type == SOCK_STREAM ? ls->ntcp >= ECHOD_MAX_LISTEN :
 	    ls->nudp >= ECHOD_MAX_UDP) {
-		log_errx("socket activation: more than %d %s sockets",
-		    type == SOCK_STREAM ? ECHOD_MAX_LISTEN : ECHOD_MAX_UDP,
-		    proto_name(type));
+		log_errx("socket activation: more than %zu %s sockets",
+		    type == SOCK_STREAM ? (size_t)ECHOD_MAX_LISTEN :
+		    ECHOD_MAX_UDP, proto_name(type));
 		return -1;
 	}
 	/* A UDP socket on stamp_port is the STAMP reflector's. */

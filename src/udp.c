@@ -78,13 +78,12 @@ stamp_cmsg(const struct cmsghdr *c, struct udp_arrival *a)
 	    c->cmsg_len >= CMSG_LEN(sizeof(a->ts))) {
 		memcpy(&a->ts, CMSG_DATA(c), sizeof(a->ts));
 		a->has_ts = true;
-	} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
+	} else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+	    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT))
 		a->ttl = cmsg_int(c);
 	else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS &&
 	    c->cmsg_len >= CMSG_LEN(1))
 		a->tos = *CMSG_DATA(c);		/* one octet, not an int */
-	else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)
-		a->ttl = cmsg_int(c);
 	else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)
 		a->tos = cmsg_int(c);
 	else

@@ -307,7 +307,7 @@ probe_check(const struct probe *p, int sent_ttl, long long want_seq)
 			return why;
 		if (memcmp(r + 26, q + 26, 2) != 0)
 			FAIL("SSID not copied");
-		if (memcmp(r + 48, q, 4) != 0 || memcmp(r + 64, q + 16, 8) ||
+		if (memcmp(r + 48, q, 4) != 0 || memcmp(r + 64, q + 16, 8) != 0 ||
 		    memcmp(r + 72, q + 24, 2) != 0)
 			FAIL("sender's fields not copied");
 		if (r[80] != sent_ttl)

@@ -8,7 +8,7 @@
 #include "echod/net.h"
 
 /* UDP sockets: echo and STAMP on each listen address. */
-#define ECHOD_MAX_UDP		(2 * ECHOD_MAX_LISTEN)
+#define ECHOD_MAX_UDP		((size_t)2 * ECHOD_MAX_LISTEN)
 
 /*
  * The sockets the daemon serves: TCP, and UDP (echo first, then STAMP,

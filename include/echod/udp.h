@@ -12,7 +12,7 @@
 #include "echod/stamp_session.h"
 #include "echod/udp_policy.h"
 
-#define ECHOD_UDP_MAX_SOCKS	(2 * ECHOD_MAX_LISTEN)	/* echo, STAMP */
+#define ECHOD_UDP_MAX_SOCKS	((size_t)2 * ECHOD_MAX_LISTEN) /* echo, STAMP */
 
 struct listener;
 struct udp_batch;
