@@ -262,6 +262,7 @@ validate_stamp_mode(cfg_t *cfg, cfg_opt_t *opt)
 static int
 read_key(const char *path, struct stamp_key *k, char *why, size_t size)
 {
+	uint8_t	 buf[STAMP_KEY_MAX + 2];
 	struct stat st;
 	ssize_t	 n;
 	size_t	 len = 0;
@@ -286,8 +287,9 @@ read_key(const char *path, struct stamp_key *k, char *why, size_t size)
 		    "LoadCredential=", (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	while (len <= STAMP_KEY_MAX) {
-		n = read(fd, k->bytes + len, sizeof(k->bytes) - len);
+	/* One octet more than a key and its newline tells a file too long. */
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -297,27 +299,21 @@ read_key(const char *path, struct stamp_key *k, char *why, size_t size)
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len == sizeof(k->bytes)) {
-			/* One more octet may be the newline. */
-			char	 c;
-
-			if (read(fd, &c, 1) > 0)
-				len++;
-			break;
-		}
 	}
-	if (len > 0 && len <= sizeof(k->bytes) && k->bytes[len - 1] == '\n')
+	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len < STAMP_KEY_MIN || len > STAMP_KEY_MAX) {
 		snprintf(why, size, "the key must be %d to %d octets, not %s%zu",
 		    STAMP_KEY_MIN, STAMP_KEY_MAX, len > STAMP_KEY_MAX ?
-		    "more than " : "", len > STAMP_KEY_MAX ? (size_t)STAMP_KEY_MAX :
-		    len);
+		    "more than " : "", len > STAMP_KEY_MAX ?
+		    (size_t)STAMP_KEY_MAX : len);
 		goto out;
 	}
+	memcpy(k->bytes, buf, len);
 	k->len = len;
 	rc = 0;
 out:
+	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
 }

@@ -184,6 +184,26 @@ START_TEST(test_stamp_keys)
 	snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n", path);
 	assert_rejected(text, "the key must be 16 to 1024 octets, not 5");
 	unlink(path);
+	/* 1024 octets and a newline is the longest key; one more is not. */
+	{
+		char	 big[1027];
+
+		memset(big, 'k', 1024);
+		strcpy(big + 1024, "\n");
+		path = key_file(big, 0600);
+		snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n",
+		    path);
+		assert_accepted(text, &c);
+		ck_assert_uint_eq(c.stamp_key.len, 1024);
+		config_free(&c);
+		unlink(path);
+		strcpy(big + 1024, "k");
+		path = key_file(big, 0600);
+		snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n",
+		    path);
+		assert_rejected(text, "not more than 1024");
+		unlink(path);
+	}
 	/* Missing, and not a regular file. */
 	assert_rejected("stamp_key_file = \"/nonexistent/key\"\n",
 	    ":1: stamp_key_file '/nonexistent/key': No such file");

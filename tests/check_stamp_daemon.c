@@ -418,6 +418,46 @@ START_TEST(test_mixed_load)
 }
 END_TEST
 
+/*
+ * Socket activation: a datagram socket systemd passes on stamp_port is the
+ * reflector's (echod.socket's ListenDatagram=862), the other one echo's.
+ */
+START_TEST(test_socket_activation)
+{
+#ifdef ECHOD_HAVE_SYSTEMD
+	struct daemon d = DAEMON_INIT;
+	struct probe p = { .seq = 77 };
+	const char *args[] = { "-c", NULL, NULL };
+	char	 conf[4096];
+	int	 port = harness_free_port(false), sport = harness_free_port(false);
+	int	 fd;
+
+	ck_assert(port > 0 && sport > 0 && port != sport);
+	d.pass_fds[0] = harness_occupy(AF_INET, SOCK_DGRAM, port);
+	d.pass_fds[1] = harness_occupy(AF_INET, SOCK_DGRAM, sport);
+	ck_assert_msg(d.pass_fds[0] >= 0 && d.pass_fds[1] >= 0, "%s",
+	    harness_error());
+	d.npass = 2;
+	harness_tmppath(conf, sizeof(conf), "activated.conf");
+	ck_assert_int_eq(harness_write_file(conf, "stamp = true\n"
+	    "stamp_port = %d\n", sport), 0);
+	args[1] = conf;
+	ck_assert_msg(daemon_spawn(&d, args) == 0, "%s", harness_error());
+	ck_assert_msg(daemon_wait_log(&d, "(socket activation)", 2,
+	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	log_has(&d, "listening on stamp 127.0.0.1:%d (socket activation)",
+	    sport);
+	log_has(&d, "listening on udp 127.0.0.1:%d (socket activation)", port);
+	fd = sender_ok(AF_INET, sport, -1);
+	probe_ok(fd, &p, -1);
+	close(fd);
+	stop_ok(&d, SIGTERM);
+#else
+	test_skip("built without libsystemd: no socket activation");
+#endif
+}
+END_TEST
+
 static Suite *
 stamp_daemon_suite(void)
 {
@@ -435,6 +475,7 @@ stamp_daemon_suite(void)
 	tc = tcase_new(s, "policy", 60);
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_socket_activation);
 	tc = tcase_new(s, "residence", 120);
 	tcase_add_test(tc, test_residence_includes_wait);
 	tcase_add_test(tc, test_mixed_load);
