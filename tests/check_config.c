@@ -189,7 +189,8 @@ START_TEST(test_stamp_keys)
 		char	 big[1027];
 
 		memset(big, 'k', 1024);
-		strcpy(big + 1024, "\n");
+		big[1024] = '\n';
+		big[1025] = '\0';
 		path = key_file(big, 0600);
 		snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n",
 		    path);
@@ -197,7 +198,7 @@ START_TEST(test_stamp_keys)
 		ck_assert_uint_eq(c.stamp_key.len, 1024);
 		config_free(&c);
 		unlink(path);
-		strcpy(big + 1024, "k");
+		big[1024] = 'k';
 		path = key_file(big, 0600);
 		snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n",
 		    path);
