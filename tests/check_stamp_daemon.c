@@ -126,7 +126,7 @@ START_TEST(test_lengths)
 		probe_ok(fd, &p, -1);
 	}
 	counter_wait_ok(&d, "stamp_dropped_short", 6);
-	ck_assert_uint_eq(counter_ok(&d, "stamp_reflected"), 5);
+	counter_wait_ok(&d, "stamp_reflected", 5);
 	close(fd);
 	stop_ok(&d, SIGTERM);
 }
@@ -357,6 +357,8 @@ START_TEST(test_residence_includes_wait)
 	fd = sender_ok(AF_INET, sport, -1);
 	probe_ok(fd, &p, -1);			/* warm */
 	ck_assert_int_eq(daemon_signal(&d, SIGSTOP), 0);
+	ck_assert_msg(proc_wait_stopped(d.pid, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
 	ck_assert_int_eq(probe_send(fd, &p), 0);
 	usleep(300 * 1000);
 	ck_assert_int_eq(daemon_signal(&d, SIGCONT), 0);
@@ -379,15 +381,25 @@ END_TEST
  * Mixed load: a 64-byte echo flood on the same daemon while the sender
  * measures.  Every STAMP reply still checks out, and what the sender sees
  * beyond the reflector's residence (the path: loopback both ways) stays
- * small: the time a packet waited behind the flood is in T3 - T2.
+ * small at the median: the time a packet waited behind the flood is in
+ * T3 - T2 (the tail is the host's scheduling, so only the median is held
+ * to a bound; test_residence_includes_wait is the strict check).
  */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 START_TEST(test_mixed_load)
 {
 	enum { PROBES = 200, FLOOD_PER_PROBE = 64 };
+	static double res[PROBES], path[PROBES];
 	struct daemon d = DAEMON_INIT;
 	struct probe p = { .ssid = 1 };
 	char	 payload[64];
-	double	 res, path, res_max = 0, path_max = 0;
 	int	 sport, fd, flood, i, j;
 
 	stamp_start(&d, &sport, false, "udp_rate_per_source = 0\n");
@@ -400,18 +412,19 @@ START_TEST(test_mixed_load)
 			    MSG_DONTWAIT);
 		p.seq = (uint32_t)i;
 		probe_ok(fd, &p, -1);
-		res = ntp_us(probe_t3(&p), probe_t2(&p));
-		path = ntp_us(p.t4, p.t1) - res;
-		if (res > res_max)
-			res_max = res;
-		if (path > path_max)
-			path_max = path;
+		res[i] = ntp_us(probe_t3(&p), probe_t2(&p));
+		path[i] = ntp_us(p.t4, p.t1) - res[i];
+		ck_assert_msg(res[i] >= 0, "negative residence %.1f", res[i]);
 	}
-	printf("stamp mixed load: residence max %.1f us, path max %.1f us\n",
-	    res_max, path_max);
-	ck_assert_msg(path_max < 20000, "path %.0f us: waiting is not in "
-	    "T3 - T2", path_max);
+	qsort(res, PROBES, sizeof(res[0]), cmp_double);
+	qsort(path, PROBES, sizeof(path[0]), cmp_double);
+	printf("stamp mixed load: residence p50 %.1f max %.1f us, path p50 "
+	    "%.1f max %.1f us\n", res[PROBES / 2], res[PROBES - 1],
+	    path[PROBES / 2], path[PROBES - 1]);
+	ck_assert_msg(path[PROBES / 2] < 5000, "path p50 %.0f us: waiting "
+	    "is not in T3 - T2", path[PROBES / 2]);
 	ck_assert_uint_gt(counter_ok(&d, "udp_datagrams_out"), 0);
+	counter_wait_ok(&d, "stamp_reflected", PROBES);
 	close(flood);
 	close(fd);
 	stop_ok(&d, SIGTERM);

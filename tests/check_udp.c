@@ -258,6 +258,8 @@ START_TEST(test_udp_rcvbuf_overflow)
 	probe = udp_connect_ok(&d, AF_INET);
 	memset(payload, 'x', sizeof(payload));
 	ck_assert_int_eq(daemon_signal(&d, SIGSTOP), 0);
+	ck_assert_msg(proc_wait_stopped(d.pid, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
 	for (i = 0; i < BURST; i++)
 		ck_assert_int_eq(send(flood, payload, sizeof(payload), 0),
 		    (ssize_t)sizeof(payload));
