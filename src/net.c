@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -284,36 +283,14 @@ net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
 	return getsockname(fd, (struct sockaddr *)ss, len);
 }
 
-ssize_t
-net_send_nowait(int fd, const void *buf, size_t len)
-{
-	ssize_t	 n;
-
-	do
-		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return n;
-}
-
 int
-net_wait_writable(int fd, int timeout_ms)
+net_set_timeouts(int fd, int recv_s, int send_s)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int	 n;
+	struct timeval rtv = { .tv_sec = recv_s }, stv = { .tv_sec = send_s };
 
-	if ((n = poll(&pfd, 1, timeout_ms)) <= 0)
-		return n;
-	return 1;
-}
-
-int
-net_set_recv_timeout(int fd, int seconds)
-{
-	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
-
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof(rtv)) == -1)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
 }
 
 int

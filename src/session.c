@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <unistd.h>
 
 #include "echod/log.h"
@@ -54,64 +53,33 @@ session_lost(struct counter_shard *ctr, const char *timeout)
 }
 
 /*
- * How long a send may wait for the client to take a byte, in ms from its
- * last progress: the smaller of idle_timeout and send_timeout that is set;
- * -1 when neither is.
- */
-static long long
-send_bound_ms(struct clients *r)
-{
-	int	 idle = clients_idle_timeout(r), send = clients_send_timeout(r);
-
-	if (idle > 0 && (send == 0 || idle < send))
-		send = idle;
-	return send > 0 ? (long long)send * 1000 : -1;
-}
-
-/*
- * Send all of buf.  What the kernel takes at once goes without a wait;
- * otherwise the client is noted as waiting to take its echo, and a wait
- * that sees no progress for the send bound ends it (EAGAIN).
+ * Send all of buf, noting that the client must take it: a send blocked on
+ * a full window is what fair share looks for, and the socket's send
+ * timeout (the smaller of idle_timeout and send_timeout) ends one that
+ * sees no progress (EAGAIN).  A blocking send is one system call where a
+ * poll loop takes three.
  */
 static int
 session_send(struct session *s, const char *buf, size_t len)
 {
 	struct client *c = &s->client;
-	long long last = 0, bound, left;
 	ssize_t	 n;
-	int	 rc;
 
-	for (;;) {
-		if ((n = net_send_nowait(c->fd, buf, len)) == -1)
-			break;
+	client_note(c, CLIENT_SEND);
+	while (len > 0) {
+		if ((n = send(c->fd, buf, len, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			client_note(c, CLIENT_BUSY);
+			return -1;
+		}
 		buf += n;
 		len -= (size_t)n;
-		if (len == 0) {
-			if (last != 0)
-				client_note(c, CLIENT_BUSY);
-			return 0;
-		}
-		if (n > 0 || last == 0) {
-			last = monotime_coarse_ms();
-			client_progress(c, last);
-			client_note(c, CLIENT_SEND);
-		}
-		/* From the last progress; -1: no bound, wait for ever. */
-		bound = send_bound_ms(s->clients);
-		left = bound < 0 ? -1 : last + bound - monotime_coarse_ms();
-		if (bound >= 0 && left < 0)
-			left = 0;
-		if (left > INT_MAX)
-			left = INT_MAX;
-		if ((rc = net_wait_writable(c->fd, (int)left)) == 0) {
-			errno = EAGAIN;
-			break;
-		}
-		if (rc == -1 && errno != EINTR)
-			break;
+		if (len > 0)
+			client_progress(c, monotime_coarse_ms());
 	}
 	client_note(c, CLIENT_BUSY);
-	return -1;
+	return 0;
 }
 
 /*
@@ -170,14 +138,17 @@ session_echo_bulk(struct session *s, struct counter_shard *ctr,
 static void
 session_apply_settings(struct session *s)
 {
-	int	 fd = s->client.fd, timeout, keepalive, now;
+	int	 fd = s->client.fd, idle = 0, send = 0, keepalive = 0, now;
+	int	 now_send;
 
-	if ((timeout = clients_idle_timeout(s->clients)) > 0)
-		(void)net_set_recv_timeout(fd, timeout);
-	while ((now = clients_idle_timeout(s->clients)) != timeout)
-		(void)net_set_recv_timeout(fd, timeout = now);
-	if ((keepalive = clients_keepalive(s->clients)) > 0)
-		(void)net_set_keepalive(fd, keepalive);
+	/* A new socket has neither timeout nor keepalive. */
+	for (;;) {
+		now = clients_idle_timeout(s->clients);
+		now_send = clients_send_bound(s->clients);
+		if (now == idle && now_send == send)
+			break;
+		(void)net_set_timeouts(fd, idle = now, send = now_send);
+	}
 	while ((now = clients_keepalive(s->clients)) != keepalive)
 		(void)net_set_keepalive(fd, keepalive = now);
 }

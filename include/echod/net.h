@@ -68,17 +68,10 @@ int	net_same_addr(const struct sockaddr_storage *a,
 /* The local address fd is bound to. */
 int	net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
 /*
- * Send what of buf the kernel takes now, without blocking or SIGPIPE,
- * retrying EINTR: the count (0 when the send buffer is full), or -1.
+ * Receive and send timeouts in seconds (0 = none) on a connected socket:
+ * a send times out when the peer took no byte for send_s.
  */
-ssize_t	net_send_nowait(int fd, const void *buf, size_t len);
-/*
- * Wait up to timeout_ms (-1: for ever) until fd may take more (or has an
- * error the next send reports): 1, 0 on timeout, -1 with errno (EINTR).
- */
-int	net_wait_writable(int fd, int timeout_ms);
-/* Receive timeout in seconds (0 = none) on a connected socket. */
-int	net_set_recv_timeout(int fd, int seconds);
+int	net_set_timeouts(int fd, int recv_s, int send_s);
 /*
  * TCP keepalive after seconds of silence (0 = off), so a peer that vanished
  * (power off, NAT timeout) does not hold its thread for ever.
