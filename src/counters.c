@@ -16,11 +16,60 @@
 _Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
     LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
 
+/*
+ * A metrics family that rows share or are renamed into (see
+ * counters_meta()): a row points at one, and gives its label's value.
+ */
+struct counter_family {
+	const char	*name;		/* without echod_ and _total */
+	const char	*help;		/* NULL: the row's own help */
+	const char	*label;		/* NULL: one row, no label */
+	int		 type;		/* 0: as the row is kept, or TYPE() */
+};
+#define TYPE(t)		((int)(t) + 1)
+
+/* A row exported under another name, unlabelled. */
+#define AS(fname)	(&(const struct counter_family){ fname, NULL, NULL, 0 })
+
+static const struct counter_family
+    fam_tcp_refused = { "tcp_refused",
+	"TCP clients closed right after accept, by reason", "reason", 0 },
+    fam_tcp_closed = { "tcp_closed",
+	"TCP clients closed by the daemon, by reason (idle_timeout, error)",
+	"reason", 0 },
+    fam_udp_dropped = { "udp_dropped",
+	"UDP datagrams dropped without an answer, by reason (loop_guard "
+	"counts every rule of udp_loop_guard)", "reason", 0 },
+    fam_udp_loop_rule = { "udp_loop_guard_dropped",
+	"UDP datagrams dropped by udp_loop_guard, by rule (their sum is "
+	"echod_udp_dropped_total{reason=\"loop_guard\"})", "rule", 0 },
+    fam_threads_started = { "tcp_threads_started",
+	"client threads started since start (the rest were cached ones)",
+	NULL, TYPE(COUNTER_TYPE_COUNTER) };
+
+/*
+ * A row: its name and help (SIGUSR1, STATUS=, the tests), whether it is a
+ * level, and where the metrics endpoint puts it (NULL: a family of its
+ * own named after the row) with its label value.
+ */
 struct counter_def {
 	const char	*name;
 	const char	*help;
 	bool		 gauge;		/* a level, not a sum */
+	const struct counter_family *family;
+	const char	*value;		/* family->label's value */
 };
+
+const uint64_t counter_hist_bounds_ms[COUNTER_HIST_BUCKETS] = {
+	10, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000,
+	3600000, UINT64_MAX
+};
+static const char *const hist_le[COUNTER_HIST_BUCKETS] = {
+	"0.01", "0.1", "0.5", "1", "5", "10", "30", "60", "300", "900",
+	"3600", "+Inf"
+};
+
+#define LOOP_RULE(help)	{ NULL, help, false, &fam_udp_loop_rule, NULL }
 
 static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_TCP_CLIENTS] = { "tcp_clients",
@@ -29,72 +78,87 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "most TCP clients connected at once", true },
 	[CTR_TCP_THREADS_STARTED] = { "tcp_threads_started",
 	    "client threads started since start (the rest were cached ones)",
-	    true },
+	    true, &fam_threads_started, NULL },
 	[CTR_TCP_THREADS_CACHED] = { "tcp_threads_cached",
 	    "finished client threads waiting for the next client now", true },
 	[CTR_TCP_ACCEPTED] = { "tcp_accepted",
-	    "TCP clients admitted since start", false },
+	    "TCP clients admitted since start", false, AS("tcp_accepted"),
+	    NULL },
 	[CTR_TCP_BYTES_IN] = { "tcp_bytes_in",
-	    "bytes read from TCP clients", false },
+	    "bytes read from TCP clients", false, AS("tcp_bytes_received"),
+	    NULL },
 	[CTR_TCP_BYTES_OUT] = { "tcp_bytes_out",
-	    "bytes echoed to TCP clients", false },
+	    "bytes echoed to TCP clients", false, AS("tcp_bytes_sent"), NULL },
 	[CTR_TCP_CLOSED_IDLE] = { "tcp_closed_idle",
-	    "TCP clients closed by idle_timeout", false },
+	    "TCP clients closed by idle_timeout", false, &fam_tcp_closed,
+	    "idle" },
 	[CTR_TCP_CLOSED_ERROR] = { "tcp_closed_error",
-	    "TCP clients lost to an error (reset, keepalive timeout)", false },
+	    "TCP clients lost to an error (reset, keepalive timeout)", false,
+	    &fam_tcp_closed, "error" },
 	[CTR_TCP_REFUSED_MAX_CLIENTS] = { "tcp_refused_max_clients",
-	    "TCP clients closed at once: max_clients reached", false },
+	    "TCP clients closed at once: max_clients reached", false,
+	    &fam_tcp_refused, "max_clients" },
 	[CTR_TCP_REFUSED_THREAD] = { "tcp_refused_thread",
-	    "TCP clients closed at once: no thread or memory", false },
+	    "TCP clients closed at once: no thread or memory", false,
+	    &fam_tcp_refused, "thread" },
 	[CTR_TCP_ACCEPT_ERRORS] = { "tcp_accept_errors",
 	    "accept(2) out of descriptors or memory (each pauses accepting)",
 	    false },
 	[CTR_TCP_REFUSED_PER_SOURCE] = { "tcp_refused_per_source",
 	    "TCP clients closed at once: max_clients_per_source reached",
-	    false },
+	    false, &fam_tcp_refused, "per_source" },
 	[CTR_TCP_REFUSED_CONNECT_RATE] = { "tcp_refused_connect_rate",
 	    "TCP clients closed at once: connect_rate_per_source exceeded",
-	    false },
+	    false, &fam_tcp_refused, "connect_rate" },
 	[CTR_TCP_REFUSED_ACL] = { "tcp_refused_acl",
-	    "TCP clients closed at once: refused by allow/deny", false },
+	    "TCP clients closed at once: refused by allow/deny", false,
+	    &fam_tcp_refused, "acl" },
 	[CTR_TCP_EVICTED_FAIR_SHARE] = { "tcp_evicted_fair_share",
 	    "idle TCP clients of the heaviest source closed to admit another "
 	    "source (fair_share)", false },
 	[CTR_UDP_DATAGRAMS_IN] = { "udp_datagrams_in",
-	    "UDP datagrams received", false },
+	    "UDP datagrams received", false, AS("udp_datagrams_received"),
+	    NULL },
 	[CTR_UDP_DATAGRAMS_OUT] = { "udp_datagrams_out",
-	    "UDP datagrams echoed", false },
+	    "UDP datagrams echoed", false, AS("udp_datagrams_sent"), NULL },
 	[CTR_UDP_BYTES_IN] = { "udp_bytes_in",
-	    "UDP payload bytes received", false },
+	    "UDP payload bytes received", false, AS("udp_bytes_received"),
+	    NULL },
 	[CTR_UDP_BYTES_OUT] = { "udp_bytes_out",
-	    "UDP payload bytes echoed", false },
+	    "UDP payload bytes echoed", false, AS("udp_bytes_sent"), NULL },
 	[CTR_UDP_DROPPED_LOOP_GUARD] = { "udp_dropped_loop_guard",
-	    "UDP datagrams dropped by udp_loop_guard, all rules", false },
-	/* The rule rows take their names from loopguard_name(). */
-	[CTR_UDP_LOOP_FIRST + 0] = { NULL, "loop guard: not IPv4 or IPv6",
-	    false },
-	[CTR_UDP_LOOP_FIRST + 1] = { NULL,
-	    "loop guard: source 0.0.0.0 or ::", false },
-	[CTR_UDP_LOOP_FIRST + 2] = { NULL, "loop guard: source in 0.0.0.0/8",
-	    false },
-	[CTR_UDP_LOOP_FIRST + 3] = { NULL,
-	    "loop guard: source 255.255.255.255", false },
-	[CTR_UDP_LOOP_FIRST + 4] = { NULL, "loop guard: multicast source",
-	    false },
-	[CTR_UDP_LOOP_FIRST + 5] = { NULL,
-	    "loop guard: loopback source from another interface", false },
-	[CTR_UDP_LOOP_FIRST + 6] = { NULL, "loop guard: source port 0",
-	    false },
-	[CTR_UDP_LOOP_FIRST + 7] = { NULL,
-	    "loop guard: source port below 1024", false },
-	[CTR_UDP_LOOP_FIRST + 8] = { NULL, "loop guard: source port 2049 (NFS)",
-	    false },
-	[CTR_UDP_LOOP_FIRST + 9] = { NULL,
-	    "loop guard: source port is one echod serves", false },
+	    "UDP datagrams dropped by udp_loop_guard, all rules", false,
+	    &fam_udp_dropped, "loop_guard" },
+	/*
+	 * The rule rows take their names from loopguard_name(), and their
+	 * rule label from the name less "udp_loop_".
+	 */
+	[CTR_UDP_LOOP_FIRST + 0] =
+	    LOOP_RULE("loop guard: not IPv4 or IPv6"),
+	[CTR_UDP_LOOP_FIRST + 1] =
+	    LOOP_RULE("loop guard: source 0.0.0.0 or ::"),
+	[CTR_UDP_LOOP_FIRST + 2] =
+	    LOOP_RULE("loop guard: source in 0.0.0.0/8"),
+	[CTR_UDP_LOOP_FIRST + 3] =
+	    LOOP_RULE("loop guard: source 255.255.255.255"),
+	[CTR_UDP_LOOP_FIRST + 4] =
+	    LOOP_RULE("loop guard: multicast source"),
+	[CTR_UDP_LOOP_FIRST + 5] =
+	    LOOP_RULE("loop guard: loopback source from another interface"),
+	[CTR_UDP_LOOP_FIRST + 6] =
+	    LOOP_RULE("loop guard: source port 0"),
+	[CTR_UDP_LOOP_FIRST + 7] =
+	    LOOP_RULE("loop guard: source port below 1024"),
+	[CTR_UDP_LOOP_FIRST + 8] =
+	    LOOP_RULE("loop guard: source port 2049 (NFS)"),
+	[CTR_UDP_LOOP_FIRST + 9] =
+	    LOOP_RULE("loop guard: source port is one echod serves"),
 	[CTR_UDP_DROPPED_ACL] = { "udp_dropped_acl",
-	    "UDP datagrams dropped by allow/deny", false },
+	    "UDP datagrams dropped by allow/deny", false, &fam_udp_dropped,
+	    "acl" },
 	[CTR_UDP_DROPPED_RATE_LIMIT] = { "udp_dropped_rate_limit",
-	    "UDP datagrams dropped: udp_rate_per_source exceeded", false },
+	    "UDP datagrams dropped: udp_rate_per_source exceeded", false,
+	    &fam_udp_dropped, "rate_limit" },
 	[CTR_UDP_SEND_ERRORS] = { "udp_send_errors",
 	    "UDP replies that could not be sent", false },
 	[CTR_RELOADS] = { "reloads",
@@ -133,6 +197,9 @@ counters_attach(struct counters *c, struct counter_shard *shard)
 
 	for (i = 0; i < CTR_COUNT; i++)
 		atomic_init(&shard->v[i], 0);
+	for (i = 0; i < COUNTER_HIST_BUCKETS; i++)
+		atomic_init(&shard->hist[i], 0);
+	atomic_init(&shard->hist_sum_ms, 0);
 	pthread_mutex_lock(&c->lock);
 	shard->prev = NULL;
 	shard->next = c->head;
@@ -140,6 +207,22 @@ counters_attach(struct counters *c, struct counter_shard *shard)
 		c->head->prev = shard;
 	c->head = shard;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Add shard's histogram into h. */
+static void
+fold_hist(struct counter_hist *h, const struct counter_shard *shard)
+{
+	uint64_t n;
+	size_t	 i;
+
+	for (i = 0; i < COUNTER_HIST_BUCKETS; i++) {
+		n = atomic_load_explicit(&shard->hist[i], memory_order_relaxed);
+		h->bucket[i] += n;
+		h->count += n;
+	}
+	h->sum_ms += atomic_load_explicit(&shard->hist_sum_ms,
+	    memory_order_relaxed);
 }
 
 void
@@ -151,6 +234,7 @@ counters_detach(struct counters *c, struct counter_shard *shard)
 	for (i = 0; i < CTR_COUNT; i++)
 		c->retired[i] += atomic_load_explicit(&shard->v[i],
 		    memory_order_relaxed);
+	fold_hist(&c->retired_hist, shard);
 	if (shard->prev != NULL)
 		shard->prev->next = shard->next;
 	else
@@ -182,6 +266,49 @@ counters_read(struct counters *c, uint64_t v[CTR_COUNT])
 				v[i] += atomic_load_explicit(&s->v[i],
 				    memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void
+counters_read_hist(struct counters *c, struct counter_hist *h)
+{
+	const struct counter_shard *s;
+
+	pthread_mutex_lock(&c->lock);
+	*h = c->retired_hist;
+	for (s = c->head; s != NULL; s = s->next)
+		fold_hist(h, s);
+	pthread_mutex_unlock(&c->lock);
+}
+
+const char *
+counters_hist_le(size_t i)
+{
+	return i < COUNTER_HIST_BUCKETS ? hist_le[i] : "+Inf";
+}
+
+void
+counters_meta(enum counter_id id, struct counter_meta *m)
+{
+	static const char rule_prefix[] = "udp_loop_";
+	const struct counter_family *f = defs[id].family;
+	const char *name = counters_name(id);
+
+	m->type = defs[id].gauge ? COUNTER_TYPE_GAUGE : COUNTER_TYPE_COUNTER;
+	if (f == NULL) {
+		*m = (struct counter_meta){ .family = name,
+		    .help = defs[id].help, .type = m->type };
+		return;
+	}
+	if (f->type != 0)
+		m->type = (enum counter_type)(f->type - 1);
+	m->family = f->name;
+	m->help = f->help != NULL ? f->help : defs[id].help;
+	m->label = f->label;
+	m->value = defs[id].value;
+	/* The loop guard's rules: the label is the name's last part. */
+	if (f->label != NULL && m->value == NULL)
+		m->value = strncmp(name, rule_prefix, sizeof(rule_prefix) -
+		    1) == 0 ? name + sizeof(rule_prefix) - 1 : name;
 }
 
 const char *
