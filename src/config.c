@@ -36,6 +36,7 @@ enum key_kind {
 	KEY_LEVEL,		/* int log level, named in the file */
 	KEY_LISTEN,		/* the listen[] address list */
 	KEY_CIDRS,		/* a struct cidr_list of allow/deny */
+	KEY_HOSTPORT,		/* "addr:port" or "", in a char array */
 };
 
 /*
@@ -122,6 +123,11 @@ static const struct config_key keys[] = {
 	    0, ECHOD_MAX_ACL, false),
 	KEY(CFG_STR_LIST("deny", NULL, CFGF_NONE), KEY_CIDRS, OFF(deny),
 	    0, ECHOD_MAX_ACL, false),
+	/* The metrics endpoint: off by default; who may read it. */
+	KEY(CFG_STR("metrics_listen", "", CFGF_NONE), KEY_HOSTPORT,
+	    OFF(metrics_listen), 0, 0, false),
+	KEY(CFG_STR_LIST("metrics_allow", "{\"127.0.0.0/8\", \"::1/128\"}",
+	    CFGF_NONE), KEY_CIDRS, OFF(metrics_allow), 0, ECHOD_MAX_ACL, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -216,6 +222,36 @@ validate_cidrs(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* "" (off), or an address and port net_parse_hostport() takes. */
+static int
+validate_hostport(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *text = cfg_opt_getnstr(opt, 0);
+
+	if (text == NULL || text[0] == '\0')
+		return 0;
+#ifndef ECHOD_HAVE_METRICS
+	cfg_error(cfg, "%s: this echod was built without the metrics "
+	    "endpoint (libmicrohttpd, ECHOD_METRICS=OFF); leave it \"\"",
+	    opt->name);
+	return -1;
+#else
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strlen(text) >= ECHOD_HOSTPORT_MAX ||
+	    net_parse_hostport(text, ECHOD_DEFAULT_METRICS_PORT, &ss,
+	    &len) == -1) {
+		cfg_error(cfg, "%s: '%.64s' is not an address and port such as "
+		    "\"127.0.0.1:%d\" or \"[::1]:%d\" (port 1..65535)",
+		    opt->name, text, ECHOD_DEFAULT_METRICS_PORT,
+		    ECHOD_DEFAULT_METRICS_PORT);
+		return -1;
+	}
+	return 0;
+#endif
+}
+
 static int
 validate_log_level(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -251,6 +287,7 @@ config_schema(void)
 		[KEY_LEVEL] = validate_log_level,
 		[KEY_LISTEN] = validate_listen,
 		[KEY_CIDRS] = validate_cidrs,
+		[KEY_HOSTPORT] = validate_hostport,
 	};
 	cfg_opt_t opts[NKEYS + 1], end = CFG_END();
 	cfg_t	*cfg;
@@ -321,7 +358,9 @@ config_free(struct echod_config *c)
 {
 	free(c->allow.v);
 	free(c->deny.v);
-	c->allow = c->deny = (struct cidr_list){ .v = NULL, .n = 0 };
+	free(c->metrics_allow.v);
+	c->allow = c->deny = c->metrics_allow = (struct cidr_list){
+		.v = NULL, .n = 0 };
 }
 
 static int
@@ -364,6 +403,11 @@ config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 				return -1;
 			}
 			break;
+		case KEY_HOSTPORT:
+			/* The validator bounded its length. */
+			snprintf(field(c, k), ECHOD_HOSTPORT_MAX, "%s",
+			    cfg_getstr(cfg, key));
+			break;
 		}
 	}
 	return 0;
@@ -392,6 +436,7 @@ config_sockets_differ(const struct echod_config *a,
 				return true;
 			break;
 		case KEY_CIDRS:
+		case KEY_HOSTPORT:
 			break;		/* never a socket key */
 		case KEY_LISTEN:
 			if (a->nlisten != b->nlisten)
@@ -468,6 +513,10 @@ config_print(const struct echod_config *c, FILE *fp)
 			break;
 		case KEY_CIDRS:
 			print_cidrs(fp, k->opt.name, cfield(c, k));
+			break;
+		case KEY_HOSTPORT:
+			fprintf(fp, "%s = \"%s\"\n", k->opt.name,
+			    (const char *)cfield(c, k));
 			break;
 		}
 	}

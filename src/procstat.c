@@ -99,8 +99,9 @@ procstat_parse_btime(const char *text, uint64_t *btime)
 	while (p != NULL && *p != '\0') {
 		if (strncmp(p, "btime ", 6) == 0) {
 			p += 6;
-			return field(&p, btime) == -1 ? (errno = EINVAL, -1) :
-			    0;
+			if (field(&p, btime) == 0)
+				return 0;
+			break;
 		}
 		if ((p = strchr(p, '\n')) != NULL)
 			p++;

@@ -145,6 +145,7 @@ server_open(struct server *srv, const struct echod_config *cfg,
 {
 	struct tcp_limits lim;
 	struct udp_policy pol;
+	struct metrics_change mc;
 	struct policy g;
 
 	memset(srv, 0, sizeof(*srv));
@@ -178,11 +179,20 @@ server_open(struct server *srv, const struct echod_config *cfg,
 	counters_attach(&srv->counters, &srv->ctr);
 	if (open_sockets(srv) == -1)
 		goto fail;
+	if (metrics_init(&srv->metrics, &srv->counters) == -1)
+		goto fail;
+	if (metrics_prepare(&srv->metrics, cfg, &mc) == -1) {
+		metrics_close(&srv->metrics);
+		goto fail;
+	}
+	metrics_commit(&srv->metrics, &mc);
 	/* Always running, so enabling udp on reload needs no new thread. */
 	policy_udp(&srv->policy, cfg, &srv->sockets, &pol);
 	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
-	    srv->sockets.nudp, &srv->counters, &pol) == -1)
+	    srv->sockets.nudp, &srv->counters, &pol) == -1) {
+		metrics_close(&srv->metrics);
 		goto fail;
+	}
 	return 0;
 fail:
 	listeners_close(&srv->sockets);
@@ -235,6 +245,7 @@ int
 server_reload(struct server *srv)
 {
 	struct listeners_change ch;
+	struct metrics_change mc;
 	struct echod_config next;
 	struct policy g;
 	const char *path = srv->opts.config_path;
@@ -274,13 +285,21 @@ server_reload(struct server *srv)
 		    "reload: the running configuration stays");
 		goto fail;
 	}
+	if (metrics_prepare(&srv->metrics, &next, &mc) == -1) {
+		policy_abort(&srv->policy, &g);
+		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
+		    "reload: the running configuration stays");
+		goto fail;
+	}
 	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
+		metrics_abort(&mc);
 		policy_abort(&srv->policy, &g);
 		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
 		    "reload: the running configuration stays");
 		goto fail;
 	}
 	/* The commit: nothing from here on can fail. */
+	metrics_commit(&srv->metrics, &mc);
 	udp_service_pause(&srv->udp_service);
 	if (rebind)
 		listeners_commit(&srv->sockets, &ch);
@@ -295,6 +314,7 @@ fail:
 	config_free(&next);
 out:
 	counter_add(&srv->ctr, rc == 0 ? CTR_RELOADS : CTR_RELOADS_FAILED, 1);
+	metrics_reloaded(&srv->metrics, rc == 0);
 	notify_ready();
 	return rc;
 }
@@ -419,6 +439,8 @@ server_run(struct server *srv, const sigset_t *waitmask)
 void
 server_close(struct server *srv)
 {
+	/* First: its thread reads the counters. */
+	metrics_close(&srv->metrics);
 	udp_service_stop(&srv->udp_service);
 	listeners_close(&srv->sockets);
 	counters_detach(&srv->counters, &srv->ctr);

@@ -36,6 +36,10 @@
 #define ECHOD_MIN_RATE_TABLE	8
 #define ECHOD_MAX_RATE_TABLE	16777216
 #define ECHOD_MAX_ACL		65536	/* entries in allow, in deny */
+/* metrics_listen: "[ffff:...:ffff]:65535" and the NUL fit. */
+#define ECHOD_HOSTPORT_MAX	64
+/* The metrics port when metrics_listen gives an address alone. */
+#define ECHOD_DEFAULT_METRICS_PORT 9107
 
 struct cidr;
 
@@ -73,6 +77,8 @@ struct echod_config {
 	int	udp_rate_table_size;	/* entries, allocated at start */
 	struct cidr_list allow;
 	struct cidr_list deny;
+	char	metrics_listen[ECHOD_HOSTPORT_MAX]; /* "" = no endpoint */
+	struct cidr_list metrics_allow;	/* who may read it */
 	size_t	nlisten;
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };

@@ -26,6 +26,13 @@ struct listener {
 /* Parse an IPv4 or IPv6 literal and port into ss; EINVAL if not a literal. */
 int	net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	    socklen_t *len);
+/*
+ * Parse "1.2.3.4:9107", "[::1]:9107", or an address alone ("1.2.3.4",
+ * "[::1]": port defport) into ss; EINVAL if it is none of those (IPv6
+ * without brackets included) or the port is not 1..65535.
+ */
+int	net_parse_hostport(const char *text, int defport,
+	    struct sockaddr_storage *ss, socklen_t *len);
 /* Format sa as "1.2.3.4:7" or "[::1]:7" into buf; returns buf. */
 char	*net_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 /* The port of sa in host order, or -1 for an unknown family. */

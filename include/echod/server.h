@@ -8,6 +8,7 @@
 #include "echod/listeners.h"
 #include "echod/session.h"
 #include "echod/counters.h"
+#include "echod/metrics.h"
 #include "echod/policy.h"
 #include "echod/tcp.h"
 #include "echod/udp.h"
@@ -31,6 +32,7 @@ struct server {
 	struct sessions		 sessions;
 	struct tcp_acceptor	 acceptor;
 	struct udp_service	 udp_service;
+	struct metrics		 metrics;	/* the HTTP endpoint */
 };
 
 /*
