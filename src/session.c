@@ -350,6 +350,8 @@ session_serve(struct worker *w)
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
 	int	 timeout, keepalive, now;
+	/* metrics (issue 19): the lead ports this and the end below. */
+	long long start_ms = now_ms();
 
 	/*
 	 * TCP_NODELAY comes from the listener.  The rest is set here, not
@@ -375,6 +377,8 @@ session_serve(struct worker *w)
 		    (struct sockaddr *)&ss->peer, addr, sizeof(addr)), why,
 		    total);
 	}
+	/* metrics (issue 19): echod_tcp_connection_duration_seconds. */
+	counter_observe_duration(ss->ctr, (uint64_t)(now_ms() - start_ms));
 	session_end(ss);
 }
 
