@@ -242,6 +242,10 @@ put_state(struct page *pg, const struct exposition_input *in)
 	put(pg, PREFIX "build_info{version=\"");
 	put_escaped(pg, in->version, true);
 	put(pg, "\"} 1\n");
+	put_meta(pg, PREFIX "tcp_max_clients", "gauge", "max_clients in "
+	    "force: TCP clients served at once", NULL);
+	put(pg, PREFIX "tcp_max_clients %llu\n",
+	    (unsigned long long)in->max_clients);
 	put_meta(pg, PREFIX "config_last_reload_successful", "gauge",
 	    "whether the last configuration reload applied (1) or was "
 	    "refused (0)", NULL);

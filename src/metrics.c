@@ -37,6 +37,7 @@ metrics_init(struct metrics *m, struct counters *counters)
 
 	memset(m, 0, sizeof(*m));
 	m->counters = counters;
+	atomic_init(&m->max_clients, 0);
 	atomic_init(&m->reload_ok, true);
 	/* Loading the config at start counts as its first success. */
 	atomic_init(&m->reload_success, (uint64_t)time(NULL));
@@ -135,6 +136,7 @@ snapshot(struct metrics *m, struct exposition_input *in)
 	counters_read(m->counters, in->v);
 	counters_read_hist(m->counters, &in->hist);
 	in->version = ECHOD_VERSION;
+	in->max_clients = atomic_load(&m->max_clients);
 	in->reload_ok = atomic_load(&m->reload_ok);
 	in->reload_success = atomic_load(&m->reload_success);
 	in->have_proc = procstat_read(&in->proc) == 0;
@@ -226,6 +228,7 @@ metrics_prepare(const struct metrics *m, const struct echod_config *cfg,
 	socklen_t len;
 
 	memset(ch, 0, sizeof(*ch));
+	ch->max_clients = (uint64_t)cfg->max_clients;
 	if ((ch->acl = build_acl(cfg)) == NULL)
 		return -1;
 	if (cfg->metrics_listen[0] == '\0')
@@ -261,6 +264,7 @@ metrics_commit(struct metrics *m, struct metrics_change *ch)
 	m->acl = ch->acl;
 	pthread_mutex_unlock(&m->lock);
 	acl_free(old);
+	atomic_store(&m->max_clients, ch->max_clients);
 	if (ch->keep)
 		return;
 	if (m->daemon != NULL) {

@@ -24,6 +24,7 @@ static char *
 render(enum exposition_format f, const char *version)
 {
 	struct exposition_input in = { .version = version, .reload_ok = true,
+	    .max_clients = 1024,
 	    .reload_success = 1700000000, .have_proc = true };
 	char	*page;
 	size_t	 i, len;
@@ -89,6 +90,7 @@ START_TEST(test_contract_names)
 		"# TYPE echod_udp_dropped_total counter",
 		"# TYPE echod_build_info gauge",
 		"# TYPE echod_config_last_reload_successful gauge",
+		"# TYPE echod_tcp_max_clients gauge",
 		"# TYPE echod_config_last_reload_success_timestamp_seconds gauge",
 		"# TYPE echod_tcp_connection_duration_seconds histogram",
 		"# TYPE process_start_time_seconds gauge",
@@ -135,6 +137,7 @@ START_TEST(test_contract_names)
 	    "echod_udp_loop_guard_dropped_total{rule=\"port_zero\"} "), 1);
 	has_line(page, "echod_build_info{version=\"1.2.3\"} 1");
 	has_line(page, "echod_config_last_reload_successful 1");
+	has_line(page, "echod_tcp_max_clients 1024");
 	has_line(page, "echod_config_last_reload_success_timestamp_seconds "
 	    "1700000000");
 	has_line(page, "process_cpu_seconds_total 1.500");

@@ -442,13 +442,14 @@ START_TEST(test_reload)
 	start(&d, "");
 	ck_assert_int_eq(tcp_connect(AF_INET, mport), -1);
 	/* On by reload. */
-	snprintf(body, sizeof(body), CONF_LOCAL "metrics_listen = "
-	    "\"127.0.0.1:%d\"\n", mport);
+	snprintf(body, sizeof(body), CONF_LOCAL "max_clients = 5\n"
+	    "metrics_listen = \"127.0.0.1:%d\"\n", mport);
 	reload(&d, "applied", d.port, body);
 	echo_ok(fd = connect_ok(&d, AF_INET), "a", 1);
 	close(fd);
 	page = scrape(mport, NULL);
 	ck_assert_uint_eq(sample_ok(page, "echod_reloads_total "), 1);
+	ck_assert_uint_eq(sample_ok(page, "echod_tcp_max_clients "), 5);
 	ck_assert_uint_eq(sample_ok(page, "echod_tcp_accepted_total "), 1);
 	free(page);
 	/* A port in use: refused, the endpoint where it was. */
@@ -475,6 +476,7 @@ START_TEST(test_reload)
 	ck_assert_uint_eq(sample_ok(page,
 	    "echod_config_last_reload_successful "), 1);
 	ck_assert_uint_eq(sample_ok(page, "echod_reloads_total "), 2);
+	ck_assert_uint_eq(sample_ok(page, "echod_tcp_max_clients "), 1024);
 	ck_assert_uint_eq(sample_ok(page, "echod_tcp_accepted_total "), 1);
 	free(page);
 	/* Off by reload. */

@@ -26,6 +26,7 @@ struct exposition_input {
 	uint64_t		 v[CTR_COUNT];	/* counters_read() */
 	struct counter_hist	 hist;		/* counters_read_hist() */
 	const char		*version;	/* echod_build_info's label */
+	uint64_t		 max_clients;	/* in force now */
 	bool			 reload_ok;	/* the last reload applied */
 	uint64_t		 reload_success; /* its time, Unix seconds */
 	bool			 have_proc;	/* proc is filled in */

@@ -39,6 +39,7 @@ struct metrics {
 	struct sockaddr_storage	 addr;		/* bound, if daemon */
 	pthread_mutex_t		 lock;		/* acl, for the HTTP thread */
 	struct acl		*acl;		/* metrics_allow */
+	_Atomic uint64_t	 max_clients;	/* in force */
 	atomic_bool		 reload_ok;	/* the last reload applied */
 	_Atomic uint64_t	 reload_success; /* then, Unix seconds */
 };
@@ -48,6 +49,7 @@ struct metrics_change {
 	struct MHD_Daemon	*daemon;	/* new, or NULL */
 	struct sockaddr_storage	 addr;
 	bool			 keep;		/* the running one stays */
+	uint64_t		 max_clients;
 	struct acl		*acl;
 };
 
