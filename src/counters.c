@@ -29,7 +29,7 @@ struct counter_family {
 #define TYPE(t)		((int)(t) + 1)
 
 /* A row exported under another name, unlabelled. */
-#define AS(fname)	(&(const struct counter_family){ fname, NULL, NULL, 0 })
+#define AS(fname)	(&(const struct counter_family){ .name = (fname) })
 
 static const struct counter_family
     fam_tcp_refused = { "tcp_refused",
@@ -47,17 +47,10 @@ static const struct counter_family
 	"client threads started since start (the rest were cached ones)",
 	NULL, TYPE(COUNTER_TYPE_COUNTER) };
 
-/*
- * A row: its name and help (SIGUSR1, STATUS=, the tests), whether it is a
- * level, and where the metrics endpoint puts it (NULL: a family of its
- * own named after the row) with its label value.
- */
 struct counter_def {
 	const char	*name;
 	const char	*help;
 	bool		 gauge;		/* a level, not a sum */
-	const struct counter_family *family;
-	const char	*value;		/* family->label's value */
 };
 
 const uint64_t counter_hist_bounds_ms[COUNTER_HIST_BUCKETS] = {
@@ -69,8 +62,6 @@ static const char *const hist_le[COUNTER_HIST_BUCKETS] = {
 	"3600", "+Inf"
 };
 
-#define LOOP_RULE(help)	{ NULL, help, false, &fam_udp_loop_rule, NULL }
-
 static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_TCP_CLIENTS] = { "tcp_clients",
 	    "TCP clients connected now", true },
@@ -78,87 +69,72 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "most TCP clients connected at once", true },
 	[CTR_TCP_THREADS_STARTED] = { "tcp_threads_started",
 	    "client threads started since start (the rest were cached ones)",
-	    true, &fam_threads_started, NULL },
+	    true },
 	[CTR_TCP_THREADS_CACHED] = { "tcp_threads_cached",
 	    "finished client threads waiting for the next client now", true },
 	[CTR_TCP_ACCEPTED] = { "tcp_accepted",
-	    "TCP clients admitted since start", false, AS("tcp_accepted"),
-	    NULL },
+	    "TCP clients admitted since start", false },
 	[CTR_TCP_BYTES_IN] = { "tcp_bytes_in",
-	    "bytes read from TCP clients", false, AS("tcp_bytes_received"),
-	    NULL },
+	    "bytes read from TCP clients", false },
 	[CTR_TCP_BYTES_OUT] = { "tcp_bytes_out",
-	    "bytes echoed to TCP clients", false, AS("tcp_bytes_sent"), NULL },
+	    "bytes echoed to TCP clients", false },
 	[CTR_TCP_CLOSED_IDLE] = { "tcp_closed_idle",
-	    "TCP clients closed by idle_timeout", false, &fam_tcp_closed,
-	    "idle" },
+	    "TCP clients closed by idle_timeout", false },
 	[CTR_TCP_CLOSED_ERROR] = { "tcp_closed_error",
-	    "TCP clients lost to an error (reset, keepalive timeout)", false,
-	    &fam_tcp_closed, "error" },
+	    "TCP clients lost to an error (reset, keepalive timeout)", false },
 	[CTR_TCP_REFUSED_MAX_CLIENTS] = { "tcp_refused_max_clients",
-	    "TCP clients closed at once: max_clients reached", false,
-	    &fam_tcp_refused, "max_clients" },
+	    "TCP clients closed at once: max_clients reached", false },
 	[CTR_TCP_REFUSED_THREAD] = { "tcp_refused_thread",
-	    "TCP clients closed at once: no thread or memory", false,
-	    &fam_tcp_refused, "thread" },
+	    "TCP clients closed at once: no thread or memory", false },
 	[CTR_TCP_ACCEPT_ERRORS] = { "tcp_accept_errors",
 	    "accept(2) out of descriptors or memory (each pauses accepting)",
 	    false },
 	[CTR_TCP_REFUSED_PER_SOURCE] = { "tcp_refused_per_source",
 	    "TCP clients closed at once: max_clients_per_source reached",
-	    false, &fam_tcp_refused, "per_source" },
+	    false },
 	[CTR_TCP_REFUSED_CONNECT_RATE] = { "tcp_refused_connect_rate",
 	    "TCP clients closed at once: connect_rate_per_source exceeded",
-	    false, &fam_tcp_refused, "connect_rate" },
+	    false },
 	[CTR_TCP_REFUSED_ACL] = { "tcp_refused_acl",
-	    "TCP clients closed at once: refused by allow/deny", false,
-	    &fam_tcp_refused, "acl" },
+	    "TCP clients closed at once: refused by allow/deny", false },
 	[CTR_TCP_EVICTED_FAIR_SHARE] = { "tcp_evicted_fair_share",
 	    "idle TCP clients of the heaviest source closed to admit another "
 	    "source (fair_share)", false },
 	[CTR_UDP_DATAGRAMS_IN] = { "udp_datagrams_in",
-	    "UDP datagrams received", false, AS("udp_datagrams_received"),
-	    NULL },
+	    "UDP datagrams received", false },
 	[CTR_UDP_DATAGRAMS_OUT] = { "udp_datagrams_out",
-	    "UDP datagrams echoed", false, AS("udp_datagrams_sent"), NULL },
+	    "UDP datagrams echoed", false },
 	[CTR_UDP_BYTES_IN] = { "udp_bytes_in",
-	    "UDP payload bytes received", false, AS("udp_bytes_received"),
-	    NULL },
+	    "UDP payload bytes received", false },
 	[CTR_UDP_BYTES_OUT] = { "udp_bytes_out",
-	    "UDP payload bytes echoed", false, AS("udp_bytes_sent"), NULL },
+	    "UDP payload bytes echoed", false },
 	[CTR_UDP_DROPPED_LOOP_GUARD] = { "udp_dropped_loop_guard",
-	    "UDP datagrams dropped by udp_loop_guard, all rules", false,
-	    &fam_udp_dropped, "loop_guard" },
-	/*
-	 * The rule rows take their names from loopguard_name(), and their
-	 * rule label from the name less "udp_loop_".
-	 */
-	[CTR_UDP_LOOP_FIRST + 0] =
-	    LOOP_RULE("loop guard: not IPv4 or IPv6"),
-	[CTR_UDP_LOOP_FIRST + 1] =
-	    LOOP_RULE("loop guard: source 0.0.0.0 or ::"),
-	[CTR_UDP_LOOP_FIRST + 2] =
-	    LOOP_RULE("loop guard: source in 0.0.0.0/8"),
-	[CTR_UDP_LOOP_FIRST + 3] =
-	    LOOP_RULE("loop guard: source 255.255.255.255"),
-	[CTR_UDP_LOOP_FIRST + 4] =
-	    LOOP_RULE("loop guard: multicast source"),
-	[CTR_UDP_LOOP_FIRST + 5] =
-	    LOOP_RULE("loop guard: loopback source from another interface"),
-	[CTR_UDP_LOOP_FIRST + 6] =
-	    LOOP_RULE("loop guard: source port 0"),
-	[CTR_UDP_LOOP_FIRST + 7] =
-	    LOOP_RULE("loop guard: source port below 1024"),
-	[CTR_UDP_LOOP_FIRST + 8] =
-	    LOOP_RULE("loop guard: source port 2049 (NFS)"),
-	[CTR_UDP_LOOP_FIRST + 9] =
-	    LOOP_RULE("loop guard: source port is one echod serves"),
+	    "UDP datagrams dropped by udp_loop_guard, all rules", false },
+	/* The rule rows take their names from loopguard_name(). */
+	[CTR_UDP_LOOP_FIRST + 0] = { NULL, "loop guard: not IPv4 or IPv6",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 1] = { NULL,
+	    "loop guard: source 0.0.0.0 or ::", false },
+	[CTR_UDP_LOOP_FIRST + 2] = { NULL, "loop guard: source in 0.0.0.0/8",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 3] = { NULL,
+	    "loop guard: source 255.255.255.255", false },
+	[CTR_UDP_LOOP_FIRST + 4] = { NULL, "loop guard: multicast source",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 5] = { NULL,
+	    "loop guard: loopback source from another interface", false },
+	[CTR_UDP_LOOP_FIRST + 6] = { NULL, "loop guard: source port 0",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 7] = { NULL,
+	    "loop guard: source port below 1024", false },
+	[CTR_UDP_LOOP_FIRST + 8] = { NULL, "loop guard: source port 2049 (NFS)",
+	    false },
+	[CTR_UDP_LOOP_FIRST + 9] = { NULL,
+	    "loop guard: source port is one echod serves", false },
 	[CTR_UDP_DROPPED_ACL] = { "udp_dropped_acl",
-	    "UDP datagrams dropped by allow/deny", false, &fam_udp_dropped,
-	    "acl" },
+	    "UDP datagrams dropped by allow/deny", false },
 	[CTR_UDP_DROPPED_RATE_LIMIT] = { "udp_dropped_rate_limit",
-	    "UDP datagrams dropped: udp_rate_per_source exceeded", false,
-	    &fam_udp_dropped, "rate_limit" },
+	    "UDP datagrams dropped: udp_rate_per_source exceeded", false },
 	[CTR_UDP_SEND_ERRORS] = { "udp_send_errors",
 	    "UDP replies that could not be sent", false },
 	[CTR_RELOADS] = { "reloads",
@@ -166,6 +142,50 @@ static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_RELOADS_FAILED] = { "reloads_failed",
 	    "reloads refused (invalid or unreadable file, bind failure)",
 	    false },
+};
+
+/*
+ * Where the metrics endpoint puts a row, by row; a row not listed here is
+ * a family of its own, named after it (see counters_meta()).
+ */
+struct counter_export {
+	const struct counter_family *family;
+	const char	*value;		/* family->label's value */
+};
+
+#define IN(fam, val)	{ .family = &(fam), .value = (val) }
+#define RENAME(fname)	{ .family = AS(fname) }
+
+static const struct counter_export exports[CTR_COUNT] = {
+	[CTR_TCP_THREADS_STARTED] = { .family = &fam_threads_started },
+	[CTR_TCP_ACCEPTED] = RENAME("tcp_accepted"),
+	[CTR_TCP_BYTES_IN] = RENAME("tcp_bytes_received"),
+	[CTR_TCP_BYTES_OUT] = RENAME("tcp_bytes_sent"),
+	[CTR_TCP_CLOSED_IDLE] = IN(fam_tcp_closed, "idle"),
+	[CTR_TCP_CLOSED_ERROR] = IN(fam_tcp_closed, "error"),
+	[CTR_TCP_REFUSED_MAX_CLIENTS] = IN(fam_tcp_refused, "max_clients"),
+	[CTR_TCP_REFUSED_THREAD] = IN(fam_tcp_refused, "thread"),
+	[CTR_TCP_REFUSED_PER_SOURCE] = IN(fam_tcp_refused, "per_source"),
+	[CTR_TCP_REFUSED_CONNECT_RATE] = IN(fam_tcp_refused, "connect_rate"),
+	[CTR_TCP_REFUSED_ACL] = IN(fam_tcp_refused, "acl"),
+	[CTR_UDP_DATAGRAMS_IN] = RENAME("udp_datagrams_received"),
+	[CTR_UDP_DATAGRAMS_OUT] = RENAME("udp_datagrams_sent"),
+	[CTR_UDP_BYTES_IN] = RENAME("udp_bytes_received"),
+	[CTR_UDP_BYTES_OUT] = RENAME("udp_bytes_sent"),
+	[CTR_UDP_DROPPED_LOOP_GUARD] = IN(fam_udp_dropped, "loop_guard"),
+	/* The rule label comes from the row's name, less "udp_loop_". */
+	[CTR_UDP_LOOP_FIRST + 0] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 1] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 2] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 3] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 4] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 5] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 6] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 7] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 8] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 9] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_DROPPED_ACL] = IN(fam_udp_dropped, "acl"),
+	[CTR_UDP_DROPPED_RATE_LIMIT] = IN(fam_udp_dropped, "rate_limit"),
 };
 
 int
@@ -290,7 +310,7 @@ void
 counters_meta(enum counter_id id, struct counter_meta *m)
 {
 	static const char rule_prefix[] = "udp_loop_";
-	const struct counter_family *f = defs[id].family;
+	const struct counter_family *f = exports[id].family;
 	const char *name = counters_name(id);
 
 	m->type = defs[id].gauge ? COUNTER_TYPE_GAUGE : COUNTER_TYPE_COUNTER;
@@ -304,7 +324,7 @@ counters_meta(enum counter_id id, struct counter_meta *m)
 	m->family = f->name;
 	m->help = f->help != NULL ? f->help : defs[id].help;
 	m->label = f->label;
-	m->value = defs[id].value;
+	m->value = exports[id].value;
 	/* The loop guard's rules: the label is the name's last part. */
 	if (f->label != NULL && m->value == NULL)
 		m->value = strncmp(name, rule_prefix, sizeof(rule_prefix) -
