@@ -70,8 +70,20 @@ exposition_escape(const char *s, bool quote, char *buf, size_t size)
 	char	 c, esc;
 
 	for (; (c = *s) != '\0'; s++) {
-		esc = c == '\\' ? '\\' : c == '\n' ? 'n' :
-		    c == '"' && quote ? '"' : '\0';
+		switch (c) {
+		case '\\':
+			esc = '\\';
+			break;
+		case '\n':
+			esc = 'n';
+			break;
+		case '"':
+			esc = quote ? '"' : '\0';
+			break;
+		default:
+			esc = '\0';
+			break;
+		}
 		if (esc != '\0') {
 			if (n + 1 < size)
 				buf[n] = '\\';
@@ -345,13 +357,13 @@ static int
 range_q(const char *p, const char *end)
 {
 	const char *semi;
+	size_t	 skip;
 
 	while ((semi = memchr(p, ';', (size_t)(end - p))) != NULL) {
-		p = semi + 1;
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') &&
-		    p[1] == '=')
+		/* The range is a prefix of a NUL-ended string: span stops. */
+		skip = strspn(semi + 1, " \t");
+		p = semi + 1 + skip;
+		if (p + 1 < end && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
 			return qvalue(p + 2, end);
 	}
 	return 1000;

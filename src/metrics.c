@@ -112,9 +112,11 @@ reply_text(struct MHD_Connection *c, unsigned code, const char *text,
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	char	 copy[128];
+	int	 n = snprintf(copy, sizeof(copy), "%s", text);
 
-	r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)
-	    text, MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(n > 0 ? (size_t)n : 0, copy,
+	    MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -188,7 +190,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 /* Bind ss and serve it; the daemon, or NULL (logged). */
 static struct MHD_Daemon *
-serve(const struct metrics *m, const struct sockaddr_storage *ss,
+serve(struct metrics *m, const struct sockaddr_storage *ss,
     socklen_t len)
 {
 	struct MHD_Daemon *d;
@@ -203,8 +205,7 @@ serve(const struct metrics *m, const struct sockaddr_storage *ss,
 	}
 	/* The HTTP thread only reads m: the counters, the acl (locked). */
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ERROR_LOG, 0, on_accept, (void *)(uintptr_t)m, on_request,
-	    (void *)(uintptr_t)m,
+	    MHD_USE_ERROR_LOG, 0, on_accept, m, on_request, m,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_MAX_PER_SOURCE,
@@ -222,7 +223,7 @@ serve(const struct metrics *m, const struct sockaddr_storage *ss,
 }
 
 int
-metrics_prepare(const struct metrics *m, const struct echod_config *cfg,
+metrics_prepare(struct metrics *m, const struct echod_config *cfg,
     struct metrics_change *ch)
 {
 	socklen_t len;
@@ -300,7 +301,7 @@ metrics_close(struct metrics *m)
 #else /* !ECHOD_HAVE_METRICS */
 
 int
-metrics_prepare(const struct metrics *m, const struct echod_config *cfg,
+metrics_prepare(struct metrics *m, const struct echod_config *cfg,
     struct metrics_change *ch)
 {
 	(void)m;

@@ -175,28 +175,27 @@ END_TEST
 START_TEST(test_every_family_once)
 {
 	enum exposition_format f = (enum exposition_format)_i;
-	char	*page = render(f, "1"), *p, *nl, name[160], want[200];
-	const char *cur = "";
+	char	*page = render(f, "1"), line[512], name[160], want[200];
+	char	 cur[160] = "";
+	const char *p, *nl;
 	int	 types = 0, helps = 0;
 
 	for (p = page; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-		*nl = '\0';
-		if (sscanf(p, "# TYPE %159s", name) == 1) {
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+		if (sscanf(line, "# TYPE %159s", name) == 1) {
 			types++;
 			snprintf(want, sizeof(want), "# TYPE %s ", name);
-			*nl = '\n';
 			ck_assert_msg(count_lines(page, want) == 1,
 			    "TYPE %s twice", name);
-			*nl = '\0';
-		} else if (sscanf(p, "# HELP %159s", name) == 1) {
+		} else if (sscanf(line, "# HELP %159s", name) == 1) {
 			helps++;
-			cur = p + 7;
-		} else if (p[0] != '#') {
+			snprintf(cur, sizeof(cur), "%s", name);
+		} else if (line[0] != '#') {
 			/* A sample of the family declared last. */
-			ck_assert_msg(strncmp(p, cur, strcspn(cur, " ")) == 0,
-			    "sample '%s' outside its family", p);
+			ck_assert_msg(strncmp(line, cur, strlen(cur)) == 0 &&
+			    cur[0] != '\0', "sample '%s' outside its family",
+			    line);
 		}
-		*nl = '\n';
 	}
 	ck_assert_int_eq(types, helps);
 	ck_assert_int_gt(types, 20);
@@ -407,6 +406,33 @@ START_TEST(test_procstat_read)
 }
 END_TEST
 
+/* A row the export table does not name is a family of its own. */
+START_TEST(test_meta_defaults)
+{
+	struct counter_meta m;
+
+	counters_meta(CTR_TCP_ACCEPT_ERRORS, &m);
+	ck_assert_str_eq(m.family, "tcp_accept_errors");
+	ck_assert_str_eq(m.help, counters_help(CTR_TCP_ACCEPT_ERRORS));
+	ck_assert_ptr_null(m.label);
+	ck_assert_int_eq(m.type, COUNTER_TYPE_COUNTER);
+	counters_meta(CTR_TCP_CLIENTS_PEAK, &m);
+	ck_assert_str_eq(m.family, "tcp_clients_peak");
+	ck_assert_int_eq(m.type, COUNTER_TYPE_GAUGE);
+	/* Kept as a level, exported as the running total it is. */
+	counters_meta(CTR_TCP_THREADS_STARTED, &m);
+	ck_assert_int_eq(m.type, COUNTER_TYPE_COUNTER);
+	counters_meta(CTR_TCP_REFUSED_PER_SOURCE, &m);
+	ck_assert_str_eq(m.family, "tcp_refused");
+	ck_assert_str_eq(m.label, "reason");
+	ck_assert_str_eq(m.value, "per_source");
+	counters_meta(CTR_UDP_LOOP_FIRST, &m);
+	ck_assert_str_eq(m.family, "udp_loop_guard_dropped");
+	ck_assert_str_eq(m.label, "rule");
+	ck_assert_str_eq(m.value, "bad_family");
+}
+END_TEST
+
 /* Per-shard histograms are folded on read, retired shards kept. */
 START_TEST(test_hist_fold)
 {
@@ -454,6 +480,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("table");
 	tcase_add_test(tc, test_table_consistent);
+	tcase_add_test(tc, test_meta_defaults);
 	tcase_add_test(tc, test_hist_fold);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("procstat");

@@ -13,11 +13,14 @@
  */
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +35,7 @@
 #include "harness.h"
 #include "harness_check.h"
 
-#define RESP_MAX	(1024 * 1024)
+#define RESP_MAX	((size_t)1024 * 1024)
 
 #ifndef ECHOD_METRICS_OFF
 
@@ -209,28 +212,43 @@ row_prefix(enum counter_id id, char *buf, size_t size)
 		snprintf(buf, size, "echod_%s%s ", m.family, suffix);
 }
 
-/* `promtool check metrics` on page: 0, or -1 with why (or skip). */
+/*
+ * `promtool check metrics` on page: 0, -1 with its output in why, or 1
+ * when promtool is not installed (skipped).
+ */
 static int
 promtool_check(const char *page, char *why, size_t size)
 {
-	char	 path[4096], cmd[4200], out[2048];
-	size_t	 n;
+	static char *const argv[] = { "promtool", "check", "metrics", NULL };
+	posix_spawn_file_actions_t fa;
+	char	 in[4096], out[4096];
+	pid_t	 pid;
+	int	 rc, st;
 	FILE	*fp;
-	int	 st;
+	size_t	 n;
 
-	if (system("command -v promtool >/dev/null 2>&1") != 0) {
+	harness_tmppath(in, sizeof(in), "scrape.prom");
+	harness_tmppath(out, sizeof(out), "promtool.out");
+	ck_assert_int_eq(harness_write_file(in, "%s", page), 0);
+	ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
+	ck_assert_int_eq(posix_spawn_file_actions_addopen(&fa, 0, in,
+	    O_RDONLY, 0), 0);
+	ck_assert_int_eq(posix_spawn_file_actions_addopen(&fa, 1, out,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	ck_assert_int_eq(posix_spawn_file_actions_adddup2(&fa, 1, 2), 0);
+	rc = posix_spawnp(&pid, "promtool", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc == ENOENT) {
 		test_skip("promtool (Debian package prometheus) not installed");
 		return 1;
 	}
-	harness_tmppath(path, sizeof(path), "scrape.prom");
-	ck_assert_int_eq(harness_write_file(path, "%s", page), 0);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", path);
-	ck_assert_ptr_nonnull(fp = popen(cmd, "r"));
-	n = fread(out, 1, sizeof(out) - 1, fp);
-	out[n] = '\0';
-	st = pclose(fp);
-	snprintf(why, size, "%s", out);
-	return st == 0 ? 0 : -1;
+	ck_assert_msg(rc == 0, "promtool: %s", strerror(rc));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_ptr_nonnull(fp = fopen(out, "re"));
+	n = fread(why, 1, size - 1, fp);
+	why[n] = '\0';
+	fclose(fp);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /*
@@ -572,6 +590,9 @@ garbage(int mport, const char *src, const void *buf, size_t len)
 
 START_TEST(test_abuse)
 {
+	static const char blank[4] = { '\r', '\n', '\r', '\n' };
+	static const char version[13] = { ' ', 'H', 'T', 'T', 'P', '/', '1',
+	    '.', '1', '\r', '\n', '\r', '\n' };
 	struct daemon d = DAEMON_INIT;
 	static int idle[IDLE_CONNS];
 	unsigned char *rnd, *line;
@@ -614,8 +635,8 @@ START_TEST(test_abuse)
 		snprintf(src, sizeof(src), "127.0.1.%d", 1 + i % ABUSE_SOURCES);
 		len = 1 + (size_t)i * 7919 % 500;
 		memcpy(req, rnd + i % 64, len);
-		memcpy(req + len, "\r\n\r\n", 4);
-		garbage(mport, src, req, len + 4);
+		memcpy(req + len, blank, sizeof(blank));
+		garbage(mport, src, req, len + sizeof(blank));
 		if (i % 1000 == 0 && (t = echo_ms(echo_fd, "garbage")) > worst)
 			worst = t;
 	}
@@ -625,8 +646,8 @@ START_TEST(test_abuse)
 	ck_assert_ptr_nonnull(line = malloc(RESP_MAX + 32));
 	memcpy(line, "GET /", 5);
 	memset(line + 5, 'a', RESP_MAX);
-	memcpy(line + 5 + RESP_MAX, " HTTP/1.1\r\n\r\n", 13);
-	garbage(mport, "127.0.1.1", line, RESP_MAX + 18);
+	memcpy(line + 5 + RESP_MAX, version, sizeof(version));
+	garbage(mport, "127.0.1.1", line, 5 + RESP_MAX + sizeof(version));
 	free(line);
 	if ((t = echo_ms(echo_fd, "1 MiB line")) > worst)
 		worst = t;

@@ -59,9 +59,9 @@ int	metrics_init(struct metrics *m, struct counters *counters);
  * Plan the endpoint cfg asks for: build its metrics_allow and, when
  * metrics_listen names another address, bind and start serving it (the
  * step that can fail: a port in use rejects the reload).  m is not
- * changed.  0, or -1 (logged, nothing kept).
+ * changed; the new endpoint reads it.  0, or -1 (logged, nothing kept).
  */
-int	metrics_prepare(const struct metrics *m, const struct echod_config *cfg,
+int	metrics_prepare(struct metrics *m, const struct echod_config *cfg,
 	    struct metrics_change *ch);
 /* Make ch current: stop the endpoint it replaces; cannot fail. */
 void	metrics_commit(struct metrics *m, struct metrics_change *ch);
