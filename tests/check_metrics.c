@@ -497,6 +497,9 @@ START_TEST(test_reload)
 	page = scrape(mport2, NULL);
 	ck_assert_uint_eq(sample_ok(page,
 	    "echod_config_last_reload_successful "), 1);
+	ck_assert_uint_ge(sample_ok(page,
+	    "echod_config_last_reload_success_timestamp_seconds "),
+	    sample_ok(page, "process_start_time_seconds "));
 	ck_assert_uint_eq(sample_ok(page, "echod_reloads_total "), 2);
 	ck_assert_uint_eq(sample_ok(page, "echod_tcp_max_clients "), 1024);
 	ck_assert_uint_eq(sample_ok(page, "echod_tcp_accepted_total "), 1);
@@ -505,6 +508,35 @@ START_TEST(test_reload)
 	reload(&d, "applied", d.port, CONF_LOCAL);
 	ck_assert_int_eq(tcp_connect(AF_INET, mport2), -1);
 	still_serving(&d, "metrics reloads");
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/* "[::1]:port": served over IPv6, ::1 allowed by default. */
+START_TEST(test_ipv6)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 conf[256], buf[256];
+	int	 mport = harness_free_port(true), fd;
+	ssize_t	 n;
+
+	if (!have_metrics())
+		return;
+	if (!harness_have_ipv6()) {
+		test_skip("no IPv6 loopback");
+		return;
+	}
+	snprintf(conf, sizeof(conf), "metrics_listen = \"[::1]:%d\"\n", mport);
+	start(&d, conf);
+	log_has(&d, "metrics on http://[::1]:%d/metrics", mport);
+	ck_assert_int_ne(fd = tcp_connect(AF_INET6, mport), -1);
+	ck_assert_int_eq(sock_send_all(fd, "GET /metrics HTTP/1.0\r\n\r\n",
+	    25, HARNESS_IO_MS), 0);
+	ck_assert_int_gt(n = read_to_eof(fd, buf, sizeof(buf), HARNESS_IO_MS),
+	    0);
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s", buf);
+	close(fd);
+	ck_assert_int_eq(tcp_connect(AF_INET, mport), -1);
 	stop_ok(&d, SIGTERM);
 }
 END_TEST
@@ -710,6 +742,7 @@ main(void)
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_bind_in_use);
+	tcase_add_test(tc, test_ipv6);
 #endif
 #ifndef ECHOD_HAVE_METRICS
 	tcase_add_test(tc, test_refused_without_library);
