@@ -37,6 +37,7 @@ enum key_kind {
 	KEY_LISTEN,		/* the listen[] address list */
 	KEY_CIDRS,		/* a struct cidr_list of allow/deny */
 	KEY_HOSTPORT,		/* "addr:port" or "", in a char array */
+	KEY_CIDR_SET,		/* a struct cidr_set, at most max entries */
 };
 
 /*
@@ -127,7 +128,8 @@ static const struct config_key keys[] = {
 	KEY(CFG_STR("metrics_listen", "", CFGF_NONE), KEY_HOSTPORT,
 	    OFF(metrics_listen), 0, 0, false),
 	KEY(CFG_STR_LIST("metrics_allow", "{\"127.0.0.0/8\", \"::1/128\"}",
-	    CFGF_NONE), KEY_CIDRS, OFF(metrics_allow), 0, ECHOD_MAX_ACL, false),
+	    CFGF_NONE), KEY_CIDR_SET, OFF(metrics_allow), 0,
+	    ECHOD_MAX_METRICS_ALLOW, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -203,15 +205,15 @@ validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 static int
 validate_cidrs(cfg_t *cfg, cfg_opt_t *opt)
 {
+	const struct config_key *k = key_find(opt->name);
 	char	 err[CIDR_ERRLEN];
 	struct cidr c;
 	unsigned n = cfg_opt_size(opt);
 
-	if (n == 0)
+	if (n == 0 || k == NULL)
 		return 0;
-	if (n > ECHOD_MAX_ACL) {
-		cfg_error(cfg, "%s: more than %d entries", opt->name,
-		    ECHOD_MAX_ACL);
+	if (n > (unsigned long)k->max) {
+		cfg_error(cfg, "%s: more than %ld entries", opt->name, k->max);
 		return -1;
 	}
 	if (cidr_parse(cfg_opt_getnstr(opt, n - 1), &c, err,
@@ -288,6 +290,7 @@ config_schema(void)
 		[KEY_LISTEN] = validate_listen,
 		[KEY_CIDRS] = validate_cidrs,
 		[KEY_HOSTPORT] = validate_hostport,
+		[KEY_CIDR_SET] = validate_cidrs,
 	};
 	cfg_opt_t opts[NKEYS + 1], end = CFG_END();
 	cfg_t	*cfg;
@@ -353,14 +356,32 @@ copy_cidrs(struct cidr_list *l, cfg_t *cfg, const char *key)
 	return 0;
 }
 
+/* As copy_cidrs(), into a set the validator kept within its size. */
+static int
+copy_cidr_set(struct cidr_set *set, cfg_t *cfg, const char *key)
+{
+	char	 err[CIDR_ERRLEN];
+	size_t	 i, n = cfg_size(cfg, key);
+
+	set->n = 0;
+	if (n > ECHOD_MAX_METRICS_ALLOW) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (cidr_parse(cfg_getnstr(cfg, key, i), &set->v[i], err,
+		    sizeof(err)) == -1)
+			return -1;
+	set->n = n;
+	return 0;
+}
+
 void
 config_free(struct echod_config *c)
 {
 	free(c->allow.v);
 	free(c->deny.v);
-	free(c->metrics_allow.v);
-	c->allow = c->deny = c->metrics_allow = (struct cidr_list){
-		.v = NULL, .n = 0 };
+	c->allow = c->deny = (struct cidr_list){ .v = NULL, .n = 0 };
 }
 
 static int
@@ -403,6 +424,13 @@ config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 				return -1;
 			}
 			break;
+		case KEY_CIDR_SET:
+			if (copy_cidr_set(field(c, k), cfg, key) == -1) {
+				log_errx("%s: %s: not a CIDR", name, key);
+				config_free(c);
+				return -1;
+			}
+			break;
 		case KEY_HOSTPORT:
 			/* The validator bounded its length. */
 			snprintf(field(c, k), ECHOD_HOSTPORT_MAX, "%s",
@@ -436,6 +464,7 @@ config_sockets_differ(const struct echod_config *a,
 				return true;
 			break;
 		case KEY_CIDRS:
+		case KEY_CIDR_SET:
 		case KEY_HOSTPORT:
 			break;		/* never a socket key */
 		case KEY_LISTEN:
@@ -472,15 +501,15 @@ config_socket_keys(void)
 }
 
 static void
-print_cidrs(FILE *fp, const char *key, const struct cidr_list *l)
+print_cidrs(FILE *fp, const char *key, const struct cidr *v, size_t n)
 {
 	char	 buf[IPADDR_STRLEN];
 	size_t	 i;
 
 	fprintf(fp, "%s = {", key);
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < n; i++)
 		fprintf(fp, "%s\"%s\"", i > 0 ? ", " : "", ipaddr_format(
-		    &l->v[i].addr, l->v[i].prefix, buf, sizeof(buf)));
+		    &v[i].addr, v[i].prefix, buf, sizeof(buf)));
 	fprintf(fp, "}\n");
 }
 
@@ -488,6 +517,8 @@ int
 config_print(const struct echod_config *c, FILE *fp)
 {
 	const struct config_key *k;
+	const struct cidr_list *l;
+	const struct cidr_set *set;
 	size_t	 i;
 
 	for (k = keys; k < keys + NKEYS; k++) {
@@ -512,7 +543,12 @@ config_print(const struct echod_config *c, FILE *fp)
 			fprintf(fp, "}\n");
 			break;
 		case KEY_CIDRS:
-			print_cidrs(fp, k->opt.name, cfield(c, k));
+			l = cfield(c, k);
+			print_cidrs(fp, k->opt.name, l->v, l->n);
+			break;
+		case KEY_CIDR_SET:
+			set = cfield(c, k);
+			print_cidrs(fp, k->opt.name, set->v, set->n);
 			break;
 		case KEY_HOSTPORT:
 			fprintf(fp, "%s = \"%s\"\n", k->opt.name,

@@ -452,6 +452,19 @@ START_TEST(test_metrics_keys)
 	config_free(&c);
 	assert_rejected("\nmetrics_allow = {\"10.0.0.0/33\"}\n",
 	    "(string):2: metrics_allow: ");
+	/* At most ECHOD_MAX_METRICS_ALLOW entries, in the config itself. */
+	{
+		char	 text[4096];
+		size_t	 len, i;
+
+		len = (size_t)snprintf(text, sizeof(text), "metrics_allow = {");
+		for (i = 0; i <= ECHOD_MAX_METRICS_ALLOW; i++)
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+			    "%s\"10.0.%zu.0/24\"", i > 0 ? ", " : "", i);
+		snprintf(text + len, sizeof(text) - len, "}\n");
+		assert_rejected(text, "(string):1: metrics_allow: more than 64 "
+		    "entries");
+	}
 #ifdef ECHOD_HAVE_METRICS
 	assert_accepted("metrics_listen = \"127.0.0.1:9107\"\n"
 	    "metrics_allow = {\"192.0.2.0/24\"}\n", &c);

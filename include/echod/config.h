@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "echod/cidr.h"
+
 #define ECHOD_MAX_LISTEN	16	/* addresses in "listen" */
 #define ECHOD_MAX_CLIENTS_LIMIT	1048576	/* threads are not free */
 /*
@@ -36,16 +38,25 @@
 #define ECHOD_MIN_RATE_TABLE	8
 #define ECHOD_MAX_RATE_TABLE	16777216
 #define ECHOD_MAX_ACL		65536	/* entries in allow, in deny */
+/* Entries in metrics_allow, kept in the config itself (no heap). */
+#define ECHOD_MAX_METRICS_ALLOW	64
 /* metrics_listen: "[ffff:...:ffff]:65535" and the NUL fit. */
 #define ECHOD_HOSTPORT_MAX	64
 /* The metrics port when metrics_listen gives an address alone. */
 #define ECHOD_DEFAULT_METRICS_PORT 9107
 
-struct cidr;
-
 /* A parsed allow or deny list, on the heap (config_free()). */
 struct cidr_list {
 	struct cidr	*v;
+	size_t		 n;
+};
+
+/*
+ * A short CIDR list inside the config, so a default that is not empty
+ * costs no allocation (metrics_allow).
+ */
+struct cidr_set {
+	struct cidr	 v[ECHOD_MAX_METRICS_ALLOW];
 	size_t		 n;
 };
 
@@ -78,7 +89,7 @@ struct echod_config {
 	struct cidr_list allow;
 	struct cidr_list deny;
 	char	metrics_listen[ECHOD_HOSTPORT_MAX]; /* "" = no endpoint */
-	struct cidr_list metrics_allow;	/* who may read it */
+	struct cidr_set metrics_allow;	/* who may read it */
 	size_t	nlisten;
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };
