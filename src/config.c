@@ -81,6 +81,8 @@ static const struct config_key keys[] = {
 	    OFF(max_clients), 1, ECHOD_MAX_CLIENTS_LIMIT, false),
 	KEY(CFG_INT("idle_timeout", 0, CFGF_NONE), KEY_INT,
 	    OFF(idle_timeout), 0, INT_MAX, false),
+	KEY(CFG_INT("send_timeout", ECHOD_DEFAULT_SEND_TIMEOUT, CFGF_NONE),
+	    KEY_INT, OFF(send_timeout), 0, INT_MAX, false),
 	KEY(CFG_INT("tcp_keepalive", ECHOD_DEFAULT_KEEPALIVE, CFGF_NONE),
 	    KEY_INT, OFF(tcp_keepalive), 0, ECHOD_MAX_KEEPALIVE, false),
 	KEY(CFG_INT("thread_cache_size", ECHOD_DEFAULT_THREAD_CACHE,
@@ -124,6 +126,17 @@ static const struct config_key keys[] = {
 	    0, ECHOD_MAX_ACL, false),
 	KEY(CFG_STR_LIST("deny", NULL, CFGF_NONE), KEY_CIDRS, OFF(deny),
 	    0, ECHOD_MAX_ACL, false),
+	/* A fleet: siblings on one port, drain on stop, PROXY headers. */
+	KEY(CFG_BOOL("reuseport", cfg_false, CFGF_NONE), KEY_BOOL,
+	    OFF(reuseport), 0, 0, true),
+	KEY(CFG_INT("shutdown_grace", 0, CFGF_NONE), KEY_INT,
+	    OFF(shutdown_grace), 0, ECHOD_MAX_SHUTDOWN_GRACE, false),
+	KEY(CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE), KEY_BOOL,
+	    OFF(proxy_protocol), 0, 0, false),
+	KEY(CFG_STR_LIST("proxy_from", NULL, CFGF_NONE), KEY_CIDRS,
+	    OFF(proxy_from), 0, ECHOD_MAX_ACL, false),
+	KEY(CFG_INT("proxy_timeout", ECHOD_DEFAULT_PROXY_TIMEOUT, CFGF_NONE),
+	    KEY_INT, OFF(proxy_timeout), 1, ECHOD_MAX_PROXY_TIMEOUT, false),
 	/* The metrics endpoint: off by default; who may read it. */
 	KEY(CFG_STR("metrics_listen", "", CFGF_NONE), KEY_HOSTPORT,
 	    OFF(metrics_listen), 0, 0, false),
@@ -143,6 +156,51 @@ key_find(const char *name)
 		if (strcmp(keys[i].opt.name, name) == 0)
 			return &keys[i];
 	return NULL;
+}
+
+/*
+ * Every integer key is decimal: libconfuse reads integers with strtol()
+ * base 0, so "idle_timeout = 0300" would be 192 and "0x10" 16, which no
+ * one writing them means.  A leading zero is refused rather than read as
+ * decimal, so a file never means one thing here and another to C.  Runs
+ * as the value is parsed, so the message has the line.
+ */
+static int
+parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	const struct config_key *k = key_find(opt->name);
+	const char *digits = value + (value[0] == '-'), *p;
+	char	*end;
+	long	 v;
+
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+		cfg_error(cfg, "%s: '%.32s' is hexadecimal: integers are "
+		    "decimal only", opt->name, value);
+		return -1;
+	}
+	if (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9') {
+		for (p = digits; p[0] == '0' && p[1] != '\0'; p++)
+			;
+		cfg_error(cfg, "%s: '%.32s' has a leading zero: integers are "
+		    "decimal only (write %.32s%.32s)", opt->name, value,
+		    digits != value ? "-" : "", p);
+		return -1;
+	}
+	errno = 0;
+	v = strtol(value, &end, 10);
+	/* strtol() also takes blanks and "+": digits first, digits only. */
+	if (digits[0] < '0' || digits[0] > '9' || *end != '\0') {
+		cfg_error(cfg, "%s: '%.32s' is not a decimal integer",
+		    opt->name, value);
+		return -1;
+	}
+	if (errno == ERANGE && k != NULL) {
+		cfg_error(cfg, "%s %.32s out of range %ld..%ld", opt->name,
+		    value, k->min, k->max);
+		return -1;
+	}
+	*(long *)result = v;
+	return 0;
 }
 
 /*
@@ -172,6 +230,7 @@ static int
 validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 {
 	struct sockaddr_storage ss, prev;
+	char	 why[128];
 	unsigned n = cfg_opt_size(opt), i;
 	socklen_t len, plen;
 	const char *text;
@@ -188,6 +247,11 @@ validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "%s: '%.64s' is not an IPv4 or IPv6 address "
 		    "literal (e.g. \"0.0.0.0\", \"::\", \"127.0.0.1\")",
 		    opt->name, text);
+		return -1;
+	}
+	if (net_addr_bindable(&ss, why, sizeof(why)) == -1) {
+		cfg_error(cfg, "%s: '%s' can never be bound: %s", opt->name,
+		    text, why);
 		return -1;
 	}
 	for (i = 0; i + 1 < n; i++) {
@@ -296,8 +360,11 @@ config_schema(void)
 	cfg_t	*cfg;
 	size_t	 i;
 
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < NKEYS; i++) {
 		opts[i] = keys[i].opt;
+		if (keys[i].kind == KEY_INT)
+			opts[i].parsecb = parse_int;
+	}
 	opts[NKEYS] = end;
 	/* cfg_init() copies the options, so a stack array is enough. */
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
@@ -310,13 +377,46 @@ config_schema(void)
 	return cfg;
 }
 
-/* Checks that span keys, after parsing; name the file since no line fits. */
+/*
+ * The line of the last "key" assignment in text (comments already blanked),
+ * for a check that spans keys; 0 if the key is not in the text.
+ */
 static int
-config_check(const struct echod_config *c, const char *name)
+key_line(const char *text, size_t len, const char *key)
 {
+	size_t	 klen = strlen(key), i;
+	int	 line = 1, found = 0;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\n') {
+			line++;
+			continue;
+		}
+		if ((i == 0 || strchr(" \t\n\r;,", text[i - 1]) != NULL) &&
+		    len - i > klen && memcmp(text + i, key, klen) == 0 &&
+		    strchr(" \t=", text[i + klen]) != NULL)
+			found = line;
+	}
+	return found;
+}
+
+/* Checks that span keys, after parsing: the file, and a line where one fits. */
+static int
+config_check(const struct echod_config *c, const char *name,
+    const char *text, size_t len)
+{
+	int	 line;
+
 	if (!c->tcp && !c->udp) {
 		log_errx("%s: tcp and udp are both false: nothing to serve",
 		    name);
+		return -1;
+	}
+	if (c->proxy_protocol && c->proxy_from.n == 0) {
+		line = key_line(text, len, "proxy_protocol");
+		log_errx("%s:%d: proxy_protocol is true but proxy_from is "
+		    "empty: list the load balancers' addresses", name,
+		    line > 0 ? line : 1);
 		return -1;
 	}
 	return 0;
@@ -381,7 +481,9 @@ config_free(struct echod_config *c)
 {
 	free(c->allow.v);
 	free(c->deny.v);
-	c->allow = c->deny = (struct cidr_list){ .v = NULL, .n = 0 };
+	free(c->proxy_from.v);
+	c->allow = c->deny = c->proxy_from =
+	    (struct cidr_list){ .v = NULL, .n = 0 };
 }
 
 static int
@@ -775,7 +877,7 @@ config_parse(struct echod_config *c, const char *name, char *text,
 	errno = EINVAL;
 	if (config_copy(&tmp, cfg, name) == -1)
 		goto out;
-	if (config_check(&tmp, name) == -1) {
+	if (config_check(&tmp, name, text, len) == -1) {
 		config_free(&tmp);
 		goto out;
 	}

@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "echod/counters.h"
-#include "echod/loopguard.h"
-
-/* One counter row per loop-guard rule, in verdict order. */
-_Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
-    LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
+#include "echod/loopguard.h"	/* the rule rows' names: loopguard_name() */
 
 /*
  * A metrics family that rows share or are renamed into (see
@@ -24,28 +20,23 @@ struct counter_family {
 	const char	*name;		/* without echod_ and _total */
 	const char	*help;		/* NULL: the row's own help */
 	const char	*label;		/* NULL: one row, no label */
-	int		 type;		/* 0: as the row is kept, or TYPE() */
 };
-#define TYPE(t)		((int)(t) + 1)
 
 /* A row exported under another name, unlabelled. */
 #define AS(fname)	(&(const struct counter_family){ .name = (fname) })
 
 static const struct counter_family
     fam_tcp_refused = { "tcp_refused",
-	"TCP clients closed right after accept, by reason", "reason", 0 },
+	"TCP clients closed right after accept, by reason", "reason" },
     fam_tcp_closed = { "tcp_closed",
 	"TCP clients closed by the daemon, by reason (idle_timeout, error)",
-	"reason", 0 },
+	"reason" },
     fam_udp_dropped = { "udp_dropped",
 	"UDP datagrams dropped without an answer, by reason (loop_guard "
-	"counts every rule of udp_loop_guard)", "reason", 0 },
+	"counts every rule of udp_loop_guard)", "reason" },
     fam_udp_loop_rule = { "udp_loop_guard_dropped",
 	"UDP datagrams dropped by udp_loop_guard, by rule (their sum is "
-	"echod_udp_dropped_total{reason=\"loop_guard\"})", "rule", 0 },
-    fam_threads_started = { "tcp_threads_started",
-	"client threads started since start (the rest were cached ones)",
-	NULL, TYPE(COUNTER_TYPE_COUNTER) };
+	"echod_udp_dropped_total{reason=\"loop_guard\"})", "rule" };
 
 struct counter_def {
 	const char	*name;
@@ -69,7 +60,7 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "most TCP clients connected at once", true },
 	[CTR_TCP_THREADS_STARTED] = { "tcp_threads_started",
 	    "client threads started since start (the rest were cached ones)",
-	    true },
+	    false },
 	[CTR_TCP_THREADS_CACHED] = { "tcp_threads_cached",
 	    "finished client threads waiting for the next client now", true },
 	[CTR_TCP_ACCEPTED] = { "tcp_accepted",
@@ -100,6 +91,9 @@ static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_TCP_EVICTED_FAIR_SHARE] = { "tcp_evicted_fair_share",
 	    "idle TCP clients of the heaviest source closed to admit another "
 	    "source (fair_share)", false },
+	[CTR_TCP_REFUSED_PROXY_HEADER] = { "tcp_refused_proxy_header",
+	    "TCP connections from proxy_from closed: no valid PROXY header "
+	    "within proxy_timeout", false },
 	[CTR_UDP_DATAGRAMS_IN] = { "udp_datagrams_in",
 	    "UDP datagrams received", false },
 	[CTR_UDP_DATAGRAMS_OUT] = { "udp_datagrams_out",
@@ -157,7 +151,6 @@ struct counter_export {
 #define RENAME(fname)	{ .family = AS(fname) }
 
 static const struct counter_export exports[CTR_COUNT] = {
-	[CTR_TCP_THREADS_STARTED] = { .family = &fam_threads_started },
 	[CTR_TCP_ACCEPTED] = RENAME("tcp_accepted"),
 	[CTR_TCP_BYTES_IN] = RENAME("tcp_bytes_received"),
 	[CTR_TCP_BYTES_OUT] = RENAME("tcp_bytes_sent"),
@@ -168,6 +161,7 @@ static const struct counter_export exports[CTR_COUNT] = {
 	[CTR_TCP_REFUSED_PER_SOURCE] = IN(fam_tcp_refused, "per_source"),
 	[CTR_TCP_REFUSED_CONNECT_RATE] = IN(fam_tcp_refused, "connect_rate"),
 	[CTR_TCP_REFUSED_ACL] = IN(fam_tcp_refused, "acl"),
+	[CTR_TCP_REFUSED_PROXY_HEADER] = IN(fam_tcp_refused, "proxy_header"),
 	[CTR_UDP_DATAGRAMS_IN] = RENAME("udp_datagrams_received"),
 	[CTR_UDP_DATAGRAMS_OUT] = RENAME("udp_datagrams_sent"),
 	[CTR_UDP_BYTES_IN] = RENAME("udp_bytes_received"),
@@ -319,8 +313,6 @@ counters_meta(enum counter_id id, struct counter_meta *m)
 		    .help = defs[id].help, .type = m->type };
 		return;
 	}
-	if (f->type != 0)
-		m->type = (enum counter_type)(f->type - 1);
 	m->family = f->name;
 	m->help = f->help != NULL ? f->help : defs[id].help;
 	m->label = f->label;
@@ -344,17 +336,6 @@ const char *
 counters_help(enum counter_id id)
 {
 	return defs[id].help;
-}
-
-int
-counters_find(const char *name)
-{
-	int	 i;
-
-	for (i = 0; i < CTR_COUNT; i++)
-		if (strcmp(counters_name((enum counter_id)i), name) == 0)
-			return i;
-	return -1;
 }
 
 size_t

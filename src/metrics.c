@@ -99,8 +99,8 @@ on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
 	if (ipaddr_from_sockaddr(&ip, sa, len) == -1)
 		return MHD_NO;
 	pthread_mutex_lock(&m->lock);
-	ok = m->acl != NULL && (acl_is_empty(m->acl) ||
-	    acl_check(m->acl, &ip) == ACL_ALLOW);
+	/* An empty metrics_allow builds a list that allows everyone. */
+	ok = m->acl != NULL && acl_check(m->acl, &ip) == ACL_ALLOW;
 	pthread_mutex_unlock(&m->lock);
 	return ok ? MHD_YES : MHD_NO;
 }
@@ -199,7 +199,7 @@ serve(struct metrics *m, const struct sockaddr_storage *ss,
 
 	net_format_addr((const struct sockaddr *)ss, name, sizeof(name));
 	if ((fd = net_tcp_listen((const struct sockaddr *)ss, len,
-	    METRICS_BACKLOG, true, false)) == -1) {
+	    METRICS_BACKLOG, true, false, false)) == -1) {
 		log_err("cannot bind metrics %s", name);
 		return NULL;
 	}

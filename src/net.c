@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,35 @@ bad:
 	return -1;
 }
 
+int
+net_addr_bindable(const struct sockaddr_storage *ss, char *why, size_t size)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	struct in_addr v4;
+	char	 host[INET_ADDRSTRLEN];
+
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	/* echod's IPv6 sockets are IPV6_V6ONLY: bind() says EADDRNOTAVAIL. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(&v4, &sin6->sin6_addr.s6_addr[12], sizeof(v4));
+		inet_ntop(AF_INET, &v4, host, sizeof(host));
+		snprintf(why, size, "an IPv4-mapped IPv6 address, and IPv6 "
+		    "sockets are IPv6 only: write \"%s\"", host);
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	/* A literal has no "%eth0" here, and bind() needs the interface. */
+	if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+	    sin6->sin6_scope_id == 0) {
+		snprintf(why, size, "a link-local address needs an interface "
+		    "(scope), which a listen address cannot name");
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 char *
 net_format_addr(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -169,13 +199,15 @@ open_socket(const struct sockaddr *sa, int type)
 
 int
 net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
-    bool reuseaddr, bool freebind)
+    bool reuseaddr, bool freebind, bool reuseport)
 {
 	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_STREAM)) == -1)
 		return -1;
 	if (reuseaddr && set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1)
+		return close_fail(fd);
+	if (reuseport && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1)
 		return close_fail(fd);
 	/* Linux honours IP_FREEBIND on IPv6 sockets as well. */
 	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
@@ -215,17 +247,26 @@ net_udp_pktinfo(int fd, int family)
 }
 
 int
-net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind)
+net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind,
+    bool reuseport)
 {
 	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_DGRAM)) == -1)
 		return -1;
+	if (reuseport && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1)
+		return close_fail(fd);
 	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
 		return close_fail(fd);
 	if (net_udp_pktinfo(fd, sa->sa_family) == -1 || bind(fd, sa, len) == -1)
 		return close_fail(fd);
 	return fd;
+}
+
+int
+net_set_reuseport(int fd, bool on)
+{
+	return set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, on ? 1 : 0);
 }
 
 int
@@ -265,33 +306,36 @@ net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
 	return getsockname(fd, (struct sockaddr *)ss, len);
 }
 
-int
-net_send_all(int fd, const void *buf, size_t len)
+ssize_t
+net_send_nowait(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
 	ssize_t	 n;
 
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n;
 }
 
 int
-net_set_timeouts(int fd, int seconds)
+net_wait_writable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int	 n;
+
+	if ((n = poll(&pfd, 1, timeout_ms)) <= 0)
+		return n;
+	return 1;
+}
+
+int
+net_set_recv_timeout(int fd, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 int

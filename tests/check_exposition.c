@@ -120,7 +120,7 @@ START_TEST(test_contract_names)
 	    CTR_TCP_REFUSED_MAX_CLIENTS + 1);
 	has_line(page, line);
 	static const char *const reasons[] = { "max_clients", "per_source",
-	    "connect_rate", "acl", "thread" };
+	    "connect_rate", "acl", "thread", "proxy_header" };
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
 		snprintf(line, sizeof(line),
 		    "echod_tcp_refused_total{reason=\"%s\"} ", reasons[i]);
@@ -419,7 +419,6 @@ START_TEST(test_meta_defaults)
 	counters_meta(CTR_TCP_CLIENTS_PEAK, &m);
 	ck_assert_str_eq(m.family, "tcp_clients_peak");
 	ck_assert_int_eq(m.type, COUNTER_TYPE_GAUGE);
-	/* Kept as a level, exported as the running total it is. */
 	counters_meta(CTR_TCP_THREADS_STARTED, &m);
 	ck_assert_int_eq(m.type, COUNTER_TYPE_COUNTER);
 	counters_meta(CTR_TCP_REFUSED_PER_SOURCE, &m);

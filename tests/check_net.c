@@ -109,7 +109,8 @@ listen_on(const char *host, struct sockaddr_storage *bound)
 	int	 fd;
 
 	ck_assert_int_eq(net_parse_addr(host, 0, &ss, &len), 0);
-	fd = net_tcp_listen((struct sockaddr *)&ss, len, 16, true, false);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 16, true, false,
+	    false);
 	if (fd == -1 && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT))
 		return -1;
 	ck_assert_msg(fd >= 0, "listen %s: %s", host, strerror(errno));
@@ -118,7 +119,24 @@ listen_on(const char *host, struct sockaddr_storage *bound)
 	return fd;
 }
 
-/* Connect to the listener, send through net_send_all, read it back. */
+/* Send all of buf as the echo loop does: what fits, then wait. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = net_send_nowait(fd, buf, len)) == -1)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+		if (len > 0 && net_wait_writable(fd, 2000) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Connect to the listener, send through net_send_nowait, read it back. */
 static void
 roundtrip(const char *host)
 {
@@ -139,14 +157,14 @@ roundtrip(const char *host)
 	afd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(afd, 0);
 	ck_assert_int_eq(net_set_nodelay(afd), 0);
-	ck_assert_int_eq(net_set_timeouts(afd, 2), 0);
-	ck_assert_int_eq(net_send_all(afd, "ping", 4), 0);
+	ck_assert_int_eq(net_set_recv_timeout(afd, 2), 0);
+	ck_assert_int_eq(send_all(afd, "ping", 4), 0);
 	ck_assert_int_eq(recv(cfd, buf, 4, MSG_WAITALL), 4);
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
 	/* Peer gone: an error, never SIGPIPE (the test would die). */
 	close(cfd);
-	ck_assert_int_eq(net_send_all(afd, "x", 1) == -1 ||
-	    net_send_all(afd, "x", 1) == -1 || net_send_all(afd, "x", 1) == -1,
+	ck_assert_int_eq(send_all(afd, "x", 1) == -1 ||
+	    send_all(afd, "x", 1) == -1 || send_all(afd, "x", 1) == -1,
 	    1);
 	close(afd);
 	close(lfd);
@@ -164,6 +182,47 @@ START_TEST(test_tcp_v6)
 }
 END_TEST
 
+/*
+ * net_addr_bindable() refuses exactly what bind() refuses on echod's
+ * sockets (IPV6_V6ONLY): try both on loopback's port 0.
+ */
+static const struct bindable_case {
+	const char	*text;
+	int		 bindable;
+} bind_cases[] = {
+	{ "127.0.0.1", 0 }, { "::1", 0 }, { "::", 0 }, { "0.0.0.0", 0 },
+	{ "::ffff:127.0.0.1", -1 }, { "::ffff:0.0.0.0", -1 },
+	{ "fe80::1", -1 }, { "febf::1", -1 },
+};
+
+START_TEST(test_bindable)
+{
+	const struct bindable_case *c = &bind_cases[_i];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char	 why[128] = "";
+	int	 fd;
+
+	ck_assert_int_eq(net_parse_addr(c->text, 0, &ss, &len), 0);
+	ck_assert_msg(net_addr_bindable(&ss, why, sizeof(why)) ==
+	    c->bindable, "%s: '%s'", c->text, why);
+	ck_assert_msg((c->bindable == 0) == (why[0] == '\0'),
+	    "%s: why '%s'", c->text, why);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 1, true, false,
+	    false);
+	if (fd == -1 && c->bindable == 0 && ss.ss_family ==
+	    AF_INET6 && errno == EAFNOSUPPORT) {
+		test_skip("no IPv6 here");
+		return;
+	}
+	ck_assert_msg((fd != -1) == (c->bindable == 0),
+	    "%s: bind %s: %s", c->text, fd == -1 ? "failed" :
+	    "worked", strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+END_TEST
+
 START_TEST(test_tcp_v4_v6_same_port)
 {
 	struct sockaddr_storage ss, bound;
@@ -172,12 +231,14 @@ START_TEST(test_tcp_v4_v6_same_port)
 
 	/* "0.0.0.0" and "::" coexist on one port thanks to IPV6_V6ONLY. */
 	ck_assert_int_eq(net_parse_addr("0.0.0.0", 0, &ss, &len), 0);
-	v4 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false);
+	v4 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false,
+	    false);
 	ck_assert_int_ge(v4, 0);
 	ck_assert_int_eq(net_local_addr(v4, &bound, &len), 0);
 	ck_assert_int_eq(net_parse_addr("::",
 	    net_addr_port((struct sockaddr *)&bound), &ss, &len), 0);
-	v6 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false);
+	v6 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false,
+	    false);
 	if (v6 == -1 && errno == EAFNOSUPPORT) {
 		close(v4);
 		test_skip("no IPv6: %s", strerror(errno));
@@ -197,10 +258,49 @@ START_TEST(test_bind_conflict)
 
 	a = listen_on("127.0.0.1", &bound);
 	ck_assert_int_ge(a, 0);
-	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false);
+	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false,
+	    false);
 	ck_assert_int_eq(b, -1);
 	ck_assert_int_eq(errno, EADDRINUSE);
 	close(a);
+}
+END_TEST
+
+/* SO_REUSEPORT on both: a second socket shares the port, TCP and UDP. */
+START_TEST(test_reuseport)
+{
+	struct sockaddr_storage ss, bound;
+	socklen_t len;
+	int	 a, b, c, ua, ub;
+
+	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
+	a = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false, true);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(net_local_addr(a, &bound, &len), 0);
+	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false,
+	    true);
+	ck_assert_msg(b >= 0, "%s", strerror(errno));
+	/* A socket without it is still refused. */
+	c = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false,
+	    false);
+	ck_assert_int_eq(c, -1);
+	ck_assert_int_eq(errno, EADDRINUSE);
+	/* In place, on a bound socket (a reload). */
+	ck_assert_int_eq(net_set_reuseport(a, false), 0);
+	ck_assert_int_eq(net_set_reuseport(a, true), 0);
+	close(a);
+	close(b);
+
+	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
+	ua = net_udp_bind((struct sockaddr *)&ss, len, false, true);
+	ck_assert_int_ge(ua, 0);
+	ck_assert_int_eq(net_local_addr(ua, &bound, &len), 0);
+	ub = net_udp_bind((struct sockaddr *)&bound, len, false, true);
+	ck_assert_msg(ub >= 0, "%s", strerror(errno));
+	ck_assert_int_eq(net_udp_bind((struct sockaddr *)&bound, len, false,
+	    false), -1);
+	close(ua);
+	close(ub);
 }
 END_TEST
 
@@ -212,7 +312,7 @@ START_TEST(test_udp_pktinfo)
 	socklen_t olen = sizeof(on);
 
 	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
-	fd = net_udp_bind((struct sockaddr *)&ss, len, false);
+	fd = net_udp_bind((struct sockaddr *)&ss, len, false, false);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(net_local_addr(fd, &bound, &len), 0);
 	ck_assert_int_gt(net_addr_port((struct sockaddr *)&bound), 0);
@@ -280,7 +380,10 @@ net_suite(void)
 	tcase_add_test(tc, test_tcp_v4);
 	tcase_add_test(tc, test_tcp_v6);
 	tcase_add_test(tc, test_tcp_v4_v6_same_port);
+	tcase_add_loop_test(tc, test_bindable, 0,
+	    sizeof(bind_cases) / sizeof(bind_cases[0]));
 	tcase_add_test(tc, test_bind_conflict);
+	tcase_add_test(tc, test_reuseport);
 	tcase_add_test(tc, test_udp_pktinfo);
 	suite_add_tcase(s, tc);
 	return s;

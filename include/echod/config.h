@@ -19,6 +19,11 @@
  * NAT that times out faster than that needs a lower value.
  */
 #define ECHOD_DEFAULT_KEEPALIVE	300
+/*
+ * A client that takes no byte of its echo for this long is closed, even with
+ * idle_timeout = 0: it holds a thread and its unread echo for nothing.
+ */
+#define ECHOD_DEFAULT_SEND_TIMEOUT	60
 #define ECHOD_MAX_KEEPALIVE	32767	/* TCP_KEEPIDLE's ceiling */
 #define ECHOD_DEFAULT_THREAD_CACHE	64	/* ~8 KiB each while kept */
 #define ECHOD_MAX_RATE		1000000000	/* events per second */
@@ -38,6 +43,11 @@
 #define ECHOD_MIN_RATE_TABLE	8
 #define ECHOD_MAX_RATE_TABLE	16777216
 #define ECHOD_MAX_ACL		65536	/* entries in allow, in deny */
+#define ECHOD_MAX_SHUTDOWN_GRACE 3600	/* seconds of drain on SIGTERM */
+#define ECHOD_DEFAULT_PROXY_TIMEOUT 3	/* seconds for a whole PROXY header */
+#define ECHOD_MAX_PROXY_TIMEOUT	60
+
+struct cidr;
 /* Entries in metrics_allow, kept in the config itself (no heap). */
 #define ECHOD_MAX_METRICS_ALLOW	64
 /* metrics_listen: "[ffff:...:ffff]:65535" and the NUL fit. */
@@ -70,6 +80,7 @@ struct echod_config {
 	bool	udp;			/* serve UDP */
 	int	max_clients;		/* concurrent TCP clients */
 	int	idle_timeout;		/* seconds, 0 = never */
+	int	send_timeout;		/* seconds an echo may go untaken */
 	int	tcp_keepalive;		/* seconds of silence before probes, 0 = off */
 	int	thread_cache_size;	/* finished client threads kept, 0 = none */
 	int	thread_cache_timeout;	/* seconds a kept thread waits */
@@ -91,11 +102,16 @@ struct echod_config {
 	char	metrics_listen[ECHOD_HOSTPORT_MAX]; /* "" = no endpoint */
 	struct cidr_set metrics_allow;	/* who may read it */
 	size_t	nlisten;
+	bool	reuseport;		/* SO_REUSEPORT: siblings share the port */
+	int	shutdown_grace;		/* seconds SIGTERM drains clients, 0 = none */
+	bool	proxy_protocol;		/* PROXY headers from proxy_from */
+	struct cidr_list proxy_from;	/* the load balancers */
+	int	proxy_timeout;		/* seconds for the whole header */
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };
 
 /*
- * A loaded config owns the allow and deny lists; release them with
+ * A loaded config owns the allow, deny and proxy_from lists; release them with
  * config_free() (a copy by value moves the ownership).
  */
 void	config_free(struct echod_config *c);

@@ -20,7 +20,7 @@
 enum counter_id {
 	CTR_TCP_CLIENTS,		/* gauge */
 	CTR_TCP_CLIENTS_PEAK,		/* gauge */
-	CTR_TCP_THREADS_STARTED,	/* gauge: a running total kept in sessions */
+	CTR_TCP_THREADS_STARTED,
 	CTR_TCP_THREADS_CACHED,		/* gauge */
 	CTR_TCP_ACCEPTED,
 	CTR_TCP_BYTES_IN,
@@ -34,6 +34,7 @@ enum counter_id {
 	CTR_TCP_REFUSED_CONNECT_RATE,	/* connect_rate_per_source */
 	CTR_TCP_REFUSED_ACL,		/* allow, deny */
 	CTR_TCP_EVICTED_FAIR_SHARE,	/* closed to admit another source */
+	CTR_TCP_REFUSED_PROXY_HEADER,	/* bad or late PROXY header */
 	CTR_UDP_DATAGRAMS_IN,
 	CTR_UDP_DATAGRAMS_OUT,
 	CTR_UDP_BYTES_IN,
@@ -153,11 +154,13 @@ struct counter_meta {
 /* Fill m for row id. */
 void	counters_meta(enum counter_id id, struct counter_meta *m);
 
-/* The row's name ("tcp_bytes_in") and its one-line help text. */
+/*
+ * The row's name ("tcp_bytes_in") and its one-line help text: the contract
+ * every reader of the table formats with (counters_format(), a metrics
+ * endpoint's names and HELP lines).
+ */
 const char *counters_name(enum counter_id id);
 const char *counters_help(enum counter_id id);
-/* The row named name, or -1. */
-int	counters_find(const char *name);
 /*
  * Format v as "name=value name=value ..." into buf; the length it needed
  * (as snprintf), so a short buffer is detectable.
