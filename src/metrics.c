@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #ifdef ECHOD_HAVE_METRICS
+#include <dlfcn.h>
 #include <microhttpd.h>
 #endif
 
@@ -71,6 +72,65 @@ build_acl(const struct echod_config *cfg)
 
 #ifdef ECHOD_HAVE_METRICS
 
+/*
+ * libmicrohttpd is loaded when an endpoint is first configured, not
+ * linked: it brings GnuTLS and p11-kit, whose thread-local storage would
+ * otherwise sit in every client thread's stack (one more page per idle
+ * client).  Loaded, their TLS is allocated only in the threads that use
+ * it.  Written by the main thread before any HTTP thread starts.
+ */
+static struct {
+	void	*handle;
+	__typeof__(MHD_start_daemon)		*start_daemon;
+	__typeof__(MHD_stop_daemon)		*stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header)	*add_response_header;
+	__typeof__(MHD_queue_response)		*queue_response;
+	__typeof__(MHD_destroy_response)	*destroy_response;
+	__typeof__(MHD_lookup_connection_value)	*lookup_connection_value;
+} mhd;
+
+/* One symbol into *fn (a function pointer); 0, or -1 (logged). */
+static int
+mhd_sym(void *fn, size_t size, const char *name)
+{
+	void	*sym = dlsym(mhd.handle, name);
+
+	if (sym == NULL) {
+		log_errx("metrics: %s: no %s", ECHOD_MHD_SONAME, name);
+		return -1;
+	}
+	/* POSIX: a dlsym() result converts to a function pointer. */
+	memcpy(fn, &sym, size);
+	return 0;
+}
+
+#define MHD_SYM(f)	mhd_sym(&mhd.f, sizeof(mhd.f), "MHD_" #f)
+
+/* Load libmicrohttpd once; 0, or -1 (logged). */
+static int
+mhd_load(void)
+{
+	if (mhd.handle != NULL)
+		return 0;
+	if ((mhd.handle = dlopen(ECHOD_MHD_SONAME, RTLD_NOW | RTLD_LOCAL)) ==
+	    NULL) {
+		log_errx("metrics: cannot load %s: %s", ECHOD_MHD_SONAME,
+		    dlerror());
+		return -1;
+	}
+	if (MHD_SYM(start_daemon) == -1 || MHD_SYM(stop_daemon) == -1 ||
+	    MHD_SYM(create_response_from_buffer) == -1 ||
+	    MHD_SYM(add_response_header) == -1 ||
+	    MHD_SYM(queue_response) == -1 || MHD_SYM(destroy_response) == -1 ||
+	    MHD_SYM(lookup_connection_value) == -1) {
+		dlclose(mhd.handle);
+		mhd.handle = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* libmicrohttpd's own messages, at debug level: one per odd client. */
 static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -115,18 +175,18 @@ reply_text(struct MHD_Connection *c, unsigned code, const char *text,
 	char	 copy[128];
 	int	 n = snprintf(copy, sizeof(copy), "%s", text);
 
-	r = MHD_create_response_from_buffer(n > 0 ? (size_t)n : 0, copy,
+	r = mhd.create_response_from_buffer(n > 0 ? (size_t)n : 0, copy,
 	    MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
 		return MHD_NO;
-	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "text/plain; charset=utf-8") == MHD_NO || (allow != NULL &&
-	    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) == MHD_NO)) {
-		MHD_destroy_response(r);
+	    mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) == MHD_NO)) {
+		mhd.destroy_response(r);
 		return MHD_NO;
 	}
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+	ret = mhd.queue_response(c, code, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -167,24 +227,24 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method not allowed: GET or HEAD\n", "GET, HEAD");
-	f = exposition_negotiate(MHD_lookup_connection_value(c,
+	f = exposition_negotiate(mhd.lookup_connection_value(c,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
 	snapshot(cls, &in);
 	if ((page = exposition_render(&in, f, &len)) == NULL)
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "out of memory\n", NULL);
-	r = MHD_create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
+	r = mhd.create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(page);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    exposition_content_type(f)) == MHD_NO) {
-		MHD_destroy_response(r);
+		mhd.destroy_response(r);
 		return MHD_NO;
 	}
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	ret = mhd.queue_response(c, MHD_HTTP_OK, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -204,7 +264,7 @@ serve(struct metrics *m, const struct sockaddr_storage *ss,
 		return NULL;
 	}
 	/* The HTTP thread only reads m: the counters, the acl (locked). */
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_ERROR_LOG, 0, on_accept, m, on_request, m,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
@@ -245,7 +305,8 @@ metrics_prepare(struct metrics *m, const struct echod_config *cfg,
 		ch->keep = true;
 		return 0;
 	}
-	if ((ch->daemon = serve(m, &ch->addr, len)) == NULL)
+	if (mhd_load() == -1 ||
+	    (ch->daemon = serve(m, &ch->addr, len)) == NULL)
 		goto fail;
 	return 0;
 fail:
@@ -269,7 +330,7 @@ metrics_commit(struct metrics *m, struct metrics_change *ch)
 	if (ch->keep)
 		return;
 	if (m->daemon != NULL) {
-		MHD_stop_daemon(m->daemon);
+		mhd.stop_daemon(m->daemon);
 		log_info("metrics on http://%s" METRICS_PATH ": closed",
 		    net_format_addr((struct sockaddr *)&m->addr, name,
 		    sizeof(name)));
@@ -282,7 +343,7 @@ void
 metrics_abort(struct metrics_change *ch)
 {
 	if (ch->daemon != NULL)
-		MHD_stop_daemon(ch->daemon);
+		mhd.stop_daemon(ch->daemon);
 	acl_free(ch->acl);
 	memset(ch, 0, sizeof(*ch));
 }
@@ -291,7 +352,7 @@ void
 metrics_close(struct metrics *m)
 {
 	if (m->daemon != NULL)
-		MHD_stop_daemon(m->daemon);
+		mhd.stop_daemon(m->daemon);
 	m->daemon = NULL;
 	acl_free(m->acl);
 	m->acl = NULL;
