@@ -36,7 +36,9 @@ static const struct counter_family
 	"counts every rule of udp_loop_guard)", "reason" },
     fam_udp_loop_rule = { "udp_loop_guard_dropped",
 	"UDP datagrams dropped by udp_loop_guard, by rule (their sum is "
-	"echod_udp_dropped_total{reason=\"loop_guard\"})", "rule" };
+	"echod_udp_dropped_total{reason=\"loop_guard\"})", "rule" },
+    fam_stamp_dropped = { "stamp_dropped",
+	"STAMP test packets dropped without an answer, by reason", "reason" };
 
 struct counter_def {
 	const char	*name;
@@ -131,6 +133,31 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "UDP datagrams dropped: udp_rate_per_source exceeded", false },
 	[CTR_UDP_SEND_ERRORS] = { "udp_send_errors",
 	    "UDP replies that could not be sent", false },
+	[CTR_UDP_DROPPED_RCVBUF] = { "udp_dropped_rcvbuf",
+	    "UDP datagrams the kernel dropped: a socket's receive buffer was "
+	    "full (SO_RXQ_OVFL)", false },
+	[CTR_STAMP_PACKETS_IN] = { "stamp_packets_in",
+	    "STAMP test packets received (all UDP policy drops are counted "
+	    "in the udp_dropped_* rows)", false },
+	[CTR_STAMP_REFLECTED] = { "stamp_reflected",
+	    "STAMP test packets reflected", false },
+	[CTR_STAMP_DROPPED_SHORT] = { "stamp_dropped_short",
+	    "STAMP packets dropped unanswered: shorter than 41 octets "
+	    "(112 in authenticated mode)", false },
+	[CTR_STAMP_DROPPED_AUTH] = { "stamp_dropped_auth",
+	    "STAMP packets dropped unanswered: the HMAC did not verify",
+	    false },
+	[CTR_STAMP_TLV_UNKNOWN] = { "stamp_tlv_unknown",
+	    "STAMP TLVs reflected unprocessed with the U flag (not supported)",
+	    false },
+	[CTR_STAMP_TLV_MALFORMED] = { "stamp_tlv_malformed",
+	    "STAMP packets reflected with a malformed TLV (M flag)", false },
+	[CTR_STAMP_TLV_INTEGRITY] = { "stamp_tlv_integrity",
+	    "STAMP packets reflected with their TLVs unused: HMAC TLV missing "
+	    "or wrong (I flag)", false },
+	[CTR_STAMP_SESSIONS_EVICTED] = { "stamp_sessions_evicted",
+	    "stateful STAMP sessions evicted from the full session table",
+	    false },
 	[CTR_RELOADS] = { "reloads",
 	    "configuration reloads applied", false },
 	[CTR_RELOADS_FAILED] = { "reloads_failed",
@@ -180,6 +207,10 @@ static const struct counter_export exports[CTR_COUNT] = {
 	[CTR_UDP_LOOP_FIRST + 9] = IN(fam_udp_loop_rule, NULL),
 	[CTR_UDP_DROPPED_ACL] = IN(fam_udp_dropped, "acl"),
 	[CTR_UDP_DROPPED_RATE_LIMIT] = IN(fam_udp_dropped, "rate_limit"),
+	[CTR_UDP_DROPPED_RCVBUF] = IN(fam_udp_dropped, "rcvbuf"),
+	[CTR_STAMP_PACKETS_IN] = RENAME("stamp_packets_received"),
+	[CTR_STAMP_DROPPED_SHORT] = IN(fam_stamp_dropped, "short"),
+	[CTR_STAMP_DROPPED_AUTH] = IN(fam_stamp_dropped, "auth"),
 };
 
 int
