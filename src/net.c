@@ -50,6 +50,58 @@ net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 }
 
 int
+net_parse_hostport(const char *text, int defport, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char	 host[INET6_ADDRSTRLEN];
+	const char *colon, *p, *end;
+	size_t	 n;
+	long	 port = defport;
+
+	/* IPv4 alone; IPv6 always in brackets ("::1:9107" is ambiguous). */
+	if (strchr(text, ':') == NULL) {
+		if (net_parse_addr(text, defport, ss, len) == 0)
+			return 0;
+		goto bad;
+	}
+	if (text[0] == '[') {
+		if ((end = strchr(text, ']')) == NULL)
+			goto bad;
+		p = text + 1;
+		n = (size_t)(end - p);
+		colon = end[1] == '\0' ? NULL : end + 1;
+		if (colon != NULL && *colon != ':')
+			goto bad;
+	} else {
+		/* IPv4 and a port; IPv6 with a port needs the brackets. */
+		if ((colon = strrchr(text, ':')) == NULL)
+			goto bad;
+		p = text;
+		n = (size_t)(colon - p);
+	}
+	if (n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (colon != NULL) {
+		/* Decimal digits only, 1..65535. */
+		port = 0;
+		for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+			port = port * 10 + (*p - '0');
+		if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535)
+			goto bad;
+	}
+	/* Brackets hold IPv6 only; a bare IPv4 never has them. */
+	if (net_parse_addr(host, (int)port, ss, len) == -1 ||
+	    (ss->ss_family == AF_INET6) != (text[0] == '['))
+		goto bad;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+int
 net_addr_bindable(const struct sockaddr_storage *ss, char *why, size_t size)
 {
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;

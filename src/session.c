@@ -160,6 +160,8 @@ session_serve(struct session *s, struct counter_shard *ctr)
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
 	int	 fd = s->client.fd;
+	/* metrics (issue 19): echod_tcp_connection_duration_seconds. */
+	long long start_ms = monotime_ms();
 
 	clients_started(s->clients, &s->client);
 	session_apply_settings(s);
@@ -172,6 +174,7 @@ session_serve(struct session *s, struct counter_shard *ctr)
 		log_debug("tcp %s: %s after %llu bytes", client_format(
 		    &s->client, addr, sizeof(addr)), why, total);
 	}
+	counter_observe_duration(ctr, (uint64_t)(monotime_ms() - start_ms));
 	/* Unregister first: the registry never touches a reused descriptor. */
 	clients_leave(s->clients, &s->client);
 	close(fd);

@@ -28,6 +28,13 @@ struct listener {
 int	net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	    socklen_t *len);
 /*
+ * Parse "1.2.3.4:9107", "[::1]:9107", or an address alone ("1.2.3.4",
+ * "[::1]": port defport) into ss; EINVAL if it is none of those (IPv6
+ * without brackets included) or the port is not 1..65535.
+ */
+int	net_parse_hostport(const char *text, int defport,
+	    struct sockaddr_storage *ss, socklen_t *len);
+/*
  * Whether echod can ever bind the parsed address ss: 0, or -1 with why
  * (size bytes) saying why not (an IPv4-mapped IPv6 address on an IPv6-only
  * socket, a link-local address without a scope).
