@@ -3,12 +3,12 @@
  * check_tunables: echod runs itself again with glibc's tunables for small
  * threads (tunables.h), keeps the environment's own choice and the other
  * tunables it names, still serves from the pid that was started, and an
- * idle client's thread then holds one stack page, not two.
+ * idle client's thread then holds one stack page, not two.  How the
+ * variable is merged is check_tunables_merge's.
  */
 
 #include <sys/socket.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,32 +24,6 @@
 #define STACK_SIZE	((size_t)64 * 1024)	/* session.c, plain builds */
 #define IDLE_CLIENTS	40
 #define BASE_THREADS	2	/* no client: the accept loop and UDP */
-
-START_TEST(test_merge)
-{
-	char	 buf[256];
-
-	ck_assert_int_eq(tunables_merge(NULL, buf, sizeof(buf)), 1);
-	ck_assert_str_eq(buf, TUNABLES_ECHOD);
-	ck_assert_int_eq(tunables_merge("", buf, sizeof(buf)), 1);
-	ck_assert_str_eq(buf, TUNABLES_ECHOD);
-	/* Ours first: glibc 2.36 shows only the first after the exec. */
-	ck_assert_int_eq(tunables_merge("glibc.malloc.tcache_count=7", buf,
-	    sizeof(buf)), 1);
-	ck_assert_str_eq(buf, TUNABLES_ECHOD ":glibc.malloc.tcache_count=7");
-	/* A name that only starts like one of ours is not ours. */
-	ck_assert_int_eq(tunables_merge("glibc.rtld.nnsx=1", buf,
-	    sizeof(buf)), 1);
-	ck_assert_int_eq(tunables_merge("glibc.rtld.optional_static_tls=512",
-	    buf, sizeof(buf)), 0);
-	ck_assert_int_eq(tunables_merge("a=1:glibc.rtld.nns=2:b=2", buf,
-	    sizeof(buf)), 0);
-	errno = 0;
-	ck_assert_int_eq(tunables_merge("glibc.malloc.tcache_count=7", buf,
-	    sizeof(TUNABLES_ECHOD) + 4), -1);
-	ck_assert_int_eq(errno, ENAMETOOLONG);
-}
-END_TEST
 
 /*
  * Start with GLIBC_TUNABLES set to env (NULL: unset) and config extra; into
@@ -200,7 +174,6 @@ tunables_suite(void)
 	Suite	*s = suite_create("tunables");
 	TCase	*tc = tcase_new(s, "tunables", 60);
 
-	tcase_add_test(tc, test_merge);
 	tcase_add_test(tc, test_daemon_runs_with_the_tunables);
 	tcase_add_test(tc, test_the_environment_choice_stands);
 	/* Sanitizers run 1 MiB stacks and glibc's TLS defaults. */
