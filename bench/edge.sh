@@ -9,15 +9,26 @@
 # peer "before", to compare two versions in one run), RUNS (3), DURATION (5 s), PEERS
 # ("echod naive node"), HOLD (10000), HOLD_MAX (30000, capped by the hard
 # RLIMIT_NOFILE), HOLD_STEPS ("1000 5000 10000"), OUT (results file),
+# ECHOD_TUNABLES (echod's GLIBC_TUNABLES, default the unit's),
 # SCENS (the scenarios to run, default all: udp-flood-64x64
 # udp-flood-gso-64x64 udp-pingpong-64
 # pingpong-1x64 pingpong-50x64 stream-16x16k connect-8x16 burst-10k hold
 # hold-max).
 # One raw line per run: "peer=... scen=... run=... key=value ...", with the
-# server's and the client's CPU seconds (srv_cpu, cli_cpu).
+# server's and the client's CPU seconds (srv_cpu, cli_cpu) and the server's
+# CPU per operation (srv_us_per_op; op= names it: a datagram, a request, a
+# write of size bytes echoed, a connection, a held client).
+#
+# The server's CPU per 16 KiB echoed, echod against the naive C server,
+# 3 interleaved rounds (bash bench/plot.sh prints medians and ranges):
+#   SCENS=stream-16x16k PEERS="echod naive" RUNS=3 DURATION=4 bash bench/edge.sh
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# echod runs with the shipped unit's environment (GLIBC_TUNABLES: one
+# stack page per idle client thread; see echod(8)); ECHOD_TUNABLES= (empty)
+# measures a daemon started by hand without it.
+echod_tunables=${ECHOD_TUNABLES-$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$root/systemd/echod.service.in")}
 ECHOD=${ECHOD:-$root/build/echod}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
@@ -64,7 +75,7 @@ start() { # peer; up to 5 ports, in case one is taken
 			    $((HOLD_MAX > 10000 ? HOLD_MAX + 100 : 10100)) 'log_level = "warning"' \
 			    'udp_rate_per_source = 1000000000
 udp_rate_burst = 1000000000' >"$work/echod.conf"
-			"$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
+			GLIBC_TUNABLES=$echod_tunables "$bin" -c "$work/echod.conf" -p "$port" >>"$work/$1.log" 2>&1 &
 			;;
 		naive) "$work/peer-naive" "$port" >>"$work/naive.log" 2>&1 & ;;
 		node) node "$here/peer-node.js" "$port" >>"$work/node.log" 2>&1 & ;;
@@ -87,24 +98,46 @@ cpu_of() { # pid -> CPU seconds (utime + stime)
 	    "/proc/$1/stat"
 }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+# CPU seconds b - a
+cpu_diff() { awk -v a="$1" -v b="$2" 'BEGIN { print b - a }'; }
+# srv_cpu, a client's result line -> "op=... srv_us_per_op=...": the
+# operations are its ops= (echobench, edgebench flood) or its clients=
+# (burst, hold), so the CPU of setup and teardown is in the figure.
+per_op() {
+	awk -v cpu="$1" -v line="$2" 'BEGIN {
+		n = split(line, f, " ")
+		for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+		ops = ("ops" in v) ? v["ops"] : v["clients"]
+		m = v["mode"]
+		op = m == "flood" ? "datagram" : m == "pingpong" ? "request" : \
+		    m == "bulk" ? "write_" v["size"] "B" : m == "hold" ? \
+		    "client" : "connection"
+		if (ops + 0 > 0)
+			printf "op=%s srv_us_per_op=%.2f", op, cpu * 1e6 / ops
+		else
+			printf "op=%s srv_us_per_op=-", op
+	}'
+}
 
 # run peer scen command...: one raw line with CPU use appended
 measure() {
-	local peer=$1 scen=$2 r=$3 s0 c0 line
+	local peer=$1 scen=$2 r=$3 s0 c0 line srv
 	shift 3
 	want "$scen" || return 0
 	s0=$(cpu_of "$pid")
 	c0=$(/usr/bin/time -f '%U %S' -o "$work/time" "$@" 2>>"$work/client.err") ||
 	    c0="$c0 status=FAIL"
+	srv=$(cpu_diff "$s0" "$(cpu_of "$pid")")
 	line=$c0
-	echo "peer=$peer scen=$scen run=$r $line srv_cpu=$(awk -v a="$s0" \
-	    -v b="$(cpu_of "$pid")" 'BEGIN { print b - a }') cli_cpu=$(awk \
-	    'END { print $1 + $2 }' "$work/time")" | tee -a "$OUT"
+	echo "peer=$peer scen=$scen run=$r $line srv_cpu=$srv cli_cpu=$(awk \
+	    'END { print $1 + $2 }' "$work/time") $(per_op "$srv" "$line")" |
+	    tee -a "$OUT"
 }
 
 hold() { # peer scen run clients secs
-	local peer=$1 scen=$2 r=$3 n=$4 secs=$5 base held after i
+	local peer=$1 scen=$2 r=$3 n=$4 secs=$5 base held after i s0 srv
 	base=$(pss_kb "$pid")
+	s0=$(cpu_of "$pid")
 	: >"$work/hold.err"
 	"$eb" hold -p "$port" -n "$n" -k 64 -d "$secs" >"$work/hold.out" \
 	    2>"$work/hold.err" &
@@ -119,12 +152,14 @@ hold() { # peer scen run clients secs
 	local threads
 	threads=$(ls "/proc/$pid/task" | wc -l)
 	wait $cpid || true
+	srv=$(cpu_diff "$s0" "$(cpu_of "$pid")")
 	sleep 2
 	after=$(pss_kb "$pid")
 	echo "peer=$peer scen=$scen run=$r $(cat "$work/hold.out") base_kb=$base" \
 	    "held_kb=$held threads_held=$threads pss_per_client_kb=$(awk -v a="$base" \
 	    -v b="$held" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')" \
-	    "after2s_kb=$after threads_after2s=$(ls "/proc/$pid/task" | wc -l)" |
+	    "after2s_kb=$after threads_after2s=$(ls "/proc/$pid/task" | wc -l)" \
+	    "srv_cpu=$srv $(per_op "$srv" "$(cat "$work/hold.out")")" |
 	    tee -a "$OUT"
 }
 

@@ -245,9 +245,10 @@ flood(void)
 		flood_send(fd, out, sent, &seq, got < n ? got : n);
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_d);
-	printf("mode=flood inflight=%d size=%d secs=%g rate=%.0f p50_us=%.1f "
-	    "p99_us=%.1f lost=%llu bad=%llu status=%s\n", n, size, secs,
-	    (double)ok / secs, nlat ? lat[nlat / 2] * 1e6 : 0,
+	printf("mode=flood inflight=%d size=%d secs=%g ops=%llu rate=%.0f "
+	    "p50_us=%.1f p99_us=%.1f lost=%llu bad=%llu status=%s\n", n, size,
+	    secs, (unsigned long long)ok, (double)ok / secs,
+	    nlat ? lat[nlat / 2] * 1e6 : 0,
 	    nlat ? lat[nlat * 99 / 100] * 1e6 : 0, (unsigned long long)lost,
 	    (unsigned long long)bad, bad == 0 && ok > 0 ? "ok" : "FAIL");
 	free(sent);

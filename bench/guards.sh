@@ -6,6 +6,9 @@
 # Usage: bench/guards.sh [BUILD_DIR] (default build); RUNS=5 SECS=3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# echod runs with the shipped unit's environment (GLIBC_TUNABLES: one
+# stack page per idle client thread; see echod(8)).
+echod_tunables=$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "./systemd/echod.service.in")
 build=${1:-build}
 runs=${RUNS:-5}
 secs=${SECS:-3}
@@ -33,7 +36,7 @@ printf '%s\nudp_rate_per_source = 0\nfair_share = false\n' "$base" >"$tmp/off.co
 } >"$tmp/on.conf"
 
 start() {
-	"$echod" -c "$tmp/$1.conf" 2>"$tmp/$1.log" &
+	GLIBC_TUNABLES=$echod_tunables "$echod" -c "$tmp/$1.conf" 2>"$tmp/$1.log" &
 	pid=$!
 	for _ in $(seq 100); do
 		grep -q "listening on udp" "$tmp/$1.log" 2>/dev/null && return

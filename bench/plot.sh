@@ -61,6 +61,23 @@ for s in burst-10k; do
 		printf '\n'
 	done
 done
+# The server's CPU per operation (edge.sh's srv_us_per_op: the op= of
+# each scenario), and on the stream the ratio of echod to naive C.
+printf 'server CPU per operation, microseconds\n'
+for s in $scens burst-10k hold; do
+	printf '%-18s' "$s"
+	for p in $peers; do
+		read -r m lo hi < <(stat "$p" "$s" srv_us_per_op)
+		printf ' %-28s' "$m ($lo-$hi)"
+	done
+	printf '\n'
+done
+read -r e _ _ < <(stat echod stream-16x16k srv_us_per_op)
+read -r n _ _ < <(stat naive stream-16x16k srv_us_per_op)
+if [[ $e != - && $n != - ]]; then
+	printf 'server CPU per 16 KiB echoed (stream-16x16k): echod %s us, naive %s us, echod/naive %s\n' \
+	    "$e" "$n" "$(awk -v a="$e" -v b="$n" 'BEGIN { printf "%.2f", a / b }')"
+fi
 : >"$tmp/pss"
 for p in $peers; do
 	awk -v p="$p" '$0 ~ "peer=" p " " && /scen=hold/ {

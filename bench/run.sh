@@ -23,6 +23,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# echod runs with the shipped unit's environment (GLIBC_TUNABLES: one
+# stack page per idle client thread; see echod(8)).
+echod_tunables=$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$root/systemd/echod.service.in")
 
 ECHOD=${ECHOD:-build/echod}
 case $ECHOD in /*) ;; *) ECHOD=$root/$ECHOD ;; esac
@@ -196,7 +199,7 @@ log_level = "warning"
 udp_rate_per_source = 1000000000
 udp_rate_burst = 1000000000
 EOF
-        "$ECHOD" -c "$work/echod.conf" -p "$port" >"$plog" 2>&1 &
+        GLIBC_TUNABLES=$echod_tunables "$ECHOD" -c "$work/echod.conf" -p "$port" >"$plog" 2>&1 &
         ;;
     xinetd)
         command -v xinetd >/dev/null || { log "xinetd: not installed; skipped"; return 1; }

@@ -30,6 +30,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# echod runs with the shipped unit's environment (GLIBC_TUNABLES: one
+# stack page per idle client thread; see echod(8)).
+echod_tunables=$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$root/systemd/echod.service.in")
 SECONDS_TOTAL=${1:-600}
 ECHOD=${ECHOD:-$root/build/echod}
 ECHOBENCH=${ECHOBENCH:-$root/build/echobench}
@@ -87,7 +90,7 @@ port = $port
 listen = { "127.0.0.1" }
 udp_rate_per_source = 0
 EOF
-"$ECHOD" -c "$work/echod.conf" 2>"$work/echod.log" &
+GLIBC_TUNABLES=$echod_tunables "$ECHOD" -c "$work/echod.conf" 2>"$work/echod.log" &
 daemon=$!
 for ((i = 0; i < 100; i++)); do
 	grep -q 'echod: started (' "$work/echod.log" && break

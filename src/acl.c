@@ -31,7 +31,6 @@ struct node {
 struct acl {
 	uint32_t	root[2];	/* IPv4, IPv6 */
 	int		have_allow;
-	int		empty;
 	size_t		nnodes;
 	size_t		cap;
 	struct node	nodes[];
@@ -195,7 +194,6 @@ acl_build(const struct cidr *allow, size_t nallow, const struct cidr *deny,
 	acl->root[0] = acl->root[1] = NIL;
 	acl->cap = cap;
 	acl->have_allow = nallow > 0;
-	acl->empty = nallow == 0 && ndeny == 0;
 	insert_list(acl, allow, nallow, MARK_ALLOW);
 	insert_list(acl, deny, ndeny, MARK_DENY);
 	return acl;
@@ -229,12 +227,6 @@ acl_check(const struct acl *acl, const struct ipaddr *ip)
 	if (best & MARK_ALLOW)
 		return ACL_ALLOW;
 	return acl->have_allow ? ACL_DENY : ACL_ALLOW;
-}
-
-int
-acl_is_empty(const struct acl *acl)
-{
-	return acl->empty;
 }
 
 size_t

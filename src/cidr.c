@@ -123,13 +123,3 @@ cidr_parse(const char *text, struct cidr *c, char *err, size_t errsize)
 	c->prefix = prefix;
 	return 0;
 }
-
-int
-cidr_contains(const struct cidr *c, const struct ipaddr *ip)
-{
-	struct ipaddr m = *ip;
-
-	if (ip->family != c->addr.family || ipaddr_mask(&m, c->prefix) == -1)
-		return 0;
-	return ipaddr_equal(&m, &c->addr);
-}

@@ -79,6 +79,8 @@ static const struct config_key keys[] = {
 	    OFF(max_clients), 1, ECHOD_MAX_CLIENTS_LIMIT, false),
 	KEY(CFG_INT("idle_timeout", 0, CFGF_NONE), KEY_INT,
 	    OFF(idle_timeout), 0, INT_MAX, false),
+	KEY(CFG_INT("send_timeout", ECHOD_DEFAULT_SEND_TIMEOUT, CFGF_NONE),
+	    KEY_INT, OFF(send_timeout), 0, INT_MAX, false),
 	KEY(CFG_INT("tcp_keepalive", ECHOD_DEFAULT_KEEPALIVE, CFGF_NONE),
 	    KEY_INT, OFF(tcp_keepalive), 0, ECHOD_MAX_KEEPALIVE, false),
 	KEY(CFG_INT("thread_cache_size", ECHOD_DEFAULT_THREAD_CACHE,
@@ -138,6 +140,51 @@ key_find(const char *name)
 }
 
 /*
+ * Every integer key is decimal: libconfuse reads integers with strtol()
+ * base 0, so "idle_timeout = 0300" would be 192 and "0x10" 16, which no
+ * one writing them means.  A leading zero is refused rather than read as
+ * decimal, so a file never means one thing here and another to C.  Runs
+ * as the value is parsed, so the message has the line.
+ */
+static int
+parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	const struct config_key *k = key_find(opt->name);
+	const char *digits = value + (value[0] == '-'), *p;
+	char	*end;
+	long	 v;
+
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+		cfg_error(cfg, "%s: '%.32s' is hexadecimal: integers are "
+		    "decimal only", opt->name, value);
+		return -1;
+	}
+	if (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9') {
+		for (p = digits; p[0] == '0' && p[1] != '\0'; p++)
+			;
+		cfg_error(cfg, "%s: '%.32s' has a leading zero: integers are "
+		    "decimal only (write %.32s%.32s)", opt->name, value,
+		    digits != value ? "-" : "", p);
+		return -1;
+	}
+	errno = 0;
+	v = strtol(value, &end, 10);
+	/* strtol() also takes blanks and "+": digits first, digits only. */
+	if (digits[0] < '0' || digits[0] > '9' || *end != '\0') {
+		cfg_error(cfg, "%s: '%.32s' is not a decimal integer",
+		    opt->name, value);
+		return -1;
+	}
+	if (errno == ERANGE && k != NULL) {
+		cfg_error(cfg, "%s %.32s out of range %ld..%ld", opt->name,
+		    value, k->min, k->max);
+		return -1;
+	}
+	*(long *)result = v;
+	return 0;
+}
+
+/*
  * Validators run right after libconfuse parsed the option, so cfg->line is
  * still its line and config_error() can name it.
  */
@@ -164,6 +211,7 @@ static int
 validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 {
 	struct sockaddr_storage ss, prev;
+	char	 why[128];
 	unsigned n = cfg_opt_size(opt), i;
 	socklen_t len, plen;
 	const char *text;
@@ -180,6 +228,11 @@ validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "%s: '%.64s' is not an IPv4 or IPv6 address "
 		    "literal (e.g. \"0.0.0.0\", \"::\", \"127.0.0.1\")",
 		    opt->name, text);
+		return -1;
+	}
+	if (net_addr_bindable(&ss, why, sizeof(why)) == -1) {
+		cfg_error(cfg, "%s: '%s' can never be bound: %s", opt->name,
+		    text, why);
 		return -1;
 	}
 	for (i = 0; i + 1 < n; i++) {
@@ -256,8 +309,11 @@ config_schema(void)
 	cfg_t	*cfg;
 	size_t	 i;
 
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < NKEYS; i++) {
 		opts[i] = keys[i].opt;
+		if (keys[i].kind == KEY_INT)
+			opts[i].parsecb = parse_int;
+	}
 	opts[NKEYS] = end;
 	/* cfg_init() copies the options, so a stack array is enough. */
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)

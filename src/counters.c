@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "echod/counters.h"
-#include "echod/loopguard.h"
-
-/* One counter row per loop-guard rule, in verdict order. */
-_Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
-    LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
+#include "echod/loopguard.h"	/* the rule rows' names: loopguard_name() */
 
 struct counter_def {
 	const char	*name;
@@ -29,7 +25,7 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    "most TCP clients connected at once", true },
 	[CTR_TCP_THREADS_STARTED] = { "tcp_threads_started",
 	    "client threads started since start (the rest were cached ones)",
-	    true },
+	    false },
 	[CTR_TCP_THREADS_CACHED] = { "tcp_threads_cached",
 	    "finished client threads waiting for the next client now", true },
 	[CTR_TCP_ACCEPTED] = { "tcp_accepted",
@@ -197,17 +193,6 @@ const char *
 counters_help(enum counter_id id)
 {
 	return defs[id].help;
-}
-
-int
-counters_find(const char *name)
-{
-	int	 i;
-
-	for (i = 0; i < CTR_COUNT; i++)
-		if (strcmp(counters_name((enum counter_id)i), name) == 0)
-			return i;
-	return -1;
 }
 
 size_t

@@ -255,10 +255,16 @@ listeners_adopt(struct listeners *ls, int n)
 }
 
 void
-listeners_close(struct listeners *ls)
+listeners_close_tcp(struct listeners *ls)
 {
 	while (ls->ntcp > 0)
 		close(ls->tcp[--ls->ntcp].fd);
+}
+
+void
+listeners_close(struct listeners *ls)
+{
+	listeners_close_tcp(ls);
 	while (ls->nudp > 0)
 		close(ls->udp[--ls->nudp].fd);
 }

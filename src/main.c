@@ -18,7 +18,6 @@
 #include "echod/log.h"
 #include "echod/server.h"
 #include "echod/signals.h"
-#include "echod/tunables.h"
 
 static void
 usage(FILE *fp)
@@ -112,8 +111,6 @@ main(int argc, char *argv[])
 	bool	 check = false, print = false, quiet = false, verbose = false;
 	int	 ch, port = 0;
 
-	/* First, while nothing is open: one stack page per client thread. */
-	tunables_reexec(argv);
 	log_init(stderr, LOG_LEVEL_INFO);
 	/* Our own messages, so they say "echod:" whatever argv[0] is. */
 	opterr = 0;

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,35 @@ net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	}
 	errno = EINVAL;
 	return -1;
+}
+
+int
+net_addr_bindable(const struct sockaddr_storage *ss, char *why, size_t size)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	struct in_addr v4;
+	char	 host[INET_ADDRSTRLEN];
+
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	/* echod's IPv6 sockets are IPV6_V6ONLY: bind() says EADDRNOTAVAIL. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(&v4, &sin6->sin6_addr.s6_addr[12], sizeof(v4));
+		inet_ntop(AF_INET, &v4, host, sizeof(host));
+		snprintf(why, size, "an IPv4-mapped IPv6 address, and IPv6 "
+		    "sockets are IPv6 only: write \"%s\"", host);
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	/* A literal has no "%eth0" here, and bind() needs the interface. */
+	if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+	    sin6->sin6_scope_id == 0) {
+		snprintf(why, size, "a link-local address needs an interface "
+		    "(scope), which a listen address cannot name");
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 char *
@@ -213,33 +243,36 @@ net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
 	return getsockname(fd, (struct sockaddr *)ss, len);
 }
 
-int
-net_send_all(int fd, const void *buf, size_t len)
+ssize_t
+net_send_nowait(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
 	ssize_t	 n;
 
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n;
 }
 
 int
-net_set_timeouts(int fd, int seconds)
+net_wait_writable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int	 n;
+
+	if ((n = poll(&pfd, 1, timeout_ms)) <= 0)
+		return n;
+	return 1;
+}
+
+int
+net_set_recv_timeout(int fd, int seconds)
 {
 	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 int

@@ -125,17 +125,3 @@ policy_udp(const struct policy *g, const struct echod_config *cfg,
 	p->prefix_v4 = cfg->udp_prefix_v4;
 	p->prefix_v6 = cfg->udp_prefix_v6;
 }
-
-void
-policy_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l)
-{
-	*l = (struct tcp_limits){
-		.max_clients = (unsigned)cfg->max_clients,
-		.max_per_source = (unsigned)cfg->max_clients_per_source,
-		.fair_share = cfg->fair_share,
-		.prefix_v4 = cfg->source_prefix_v4,
-		.prefix_v6 = cfg->source_prefix_v6,
-		.connect_rate = (uint32_t)cfg->connect_rate_per_source,
-		.connect_burst = (uint32_t)cfg->connect_burst,
-	};
-}

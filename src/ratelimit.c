@@ -44,7 +44,6 @@ struct set {
 struct ratelimit {
 	struct ipaddr_hashkey	 hk;
 	size_t			 nsets;
-	struct ratelimit_stats	 st;
 	struct set		*sets;
 };
 
@@ -71,7 +70,6 @@ ratelimit_new(size_t entries, const struct ipaddr_hashkey *hk)
 	/* Overflow buckets start full: refill() clamps them to the burst. */
 	for (i = 0; i < rl->nsets; i++)
 		rl->sets[i].overflow.tokens = UINT64_MAX;
-	rl->st.entries = rl->nsets * RATELIMIT_WAYS;
 	return rl;
 }
 
@@ -159,14 +157,8 @@ ratelimit_admit(struct ratelimit *rl, const struct ipaddr *key,
 	if (victim == NULL) {
 		(void)refill(&s->overflow, now_ns, rate_per_s, cap);
 		ok = take(&s->overflow);
-		rl->st.overflow_admitted += ok;
-		rl->st.overflow_limited += !ok;
 		goto out;
 	}
-	if (victim->family == 0)
-		rl->st.in_use++;
-	else
-		rl->st.evictions++;
 	w = victim;
 	w->family = (uint8_t)key->family;
 	memcpy(w->addr, key->bytes, sizeof(w->addr));
@@ -175,15 +167,7 @@ ratelimit_admit(struct ratelimit *rl, const struct ipaddr *key,
 charge:
 	ok = take(&w->b);
 out:
-	rl->st.admitted += ok;
-	rl->st.limited += !ok;
 	return ok ? RATELIMIT_ADMIT : RATELIMIT_LIMIT;
-}
-
-void
-ratelimit_stats(const struct ratelimit *rl, struct ratelimit_stats *st)
-{
-	*st = rl->st;
 }
 
 size_t

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "echod/log.h"
+#include "echod/monotime.h"
 #include "echod/notify.h"
 #include "echod/server.h"
 #include "echod/signals.h"
@@ -87,112 +88,130 @@ raise_fd_limit(const struct echod_config *cfg)
 		    (unsigned long long)rl.rlim_cur);
 }
 
-/* Sockets from systemd, or from the config; 0 or -1 (logged). */
-static int
-open_sockets(struct server *srv)
+/* The TCP side's part of cfg. */
+static void
+tcp_settings_of(const struct echod_config *cfg, struct tcp_settings *t)
 {
-	int	 n = notify_listen_fds();
-
-	if (n < 0) {
-		log_err("socket activation: LISTEN_FDS");
-		return -1;
-	}
-	if (n == 0)
-		return listeners_apply(&srv->sockets, &srv->cfg);
-	srv->activated = true;
-	log_info("socket activation: serving the %d sockets systemd passed; "
-	    "%s are ignored", n, config_socket_keys());
-	return listeners_adopt(&srv->sockets, n);
+	*t = (struct tcp_settings){
+		.admission = {
+			.clients = {
+				.max_clients = (unsigned)cfg->max_clients,
+				.max_per_source =
+				    (unsigned)cfg->max_clients_per_source,
+				.fair_share = cfg->fair_share,
+			},
+			.prefix_v4 = cfg->source_prefix_v4,
+			.prefix_v6 = cfg->source_prefix_v6,
+			.connect_rate = (uint32_t)cfg->connect_rate_per_source,
+			.connect_burst = (uint32_t)cfg->connect_burst,
+		},
+		.idle_timeout = cfg->idle_timeout,
+		.send_timeout = cfg->send_timeout,
+		.keepalive = cfg->tcp_keepalive,
+		.cache_size = (unsigned)cfg->thread_cache_size,
+		.cache_timeout = cfg->thread_cache_timeout,
+	};
 }
 
 /*
- * Hand every module its part of cfg: the commit step of a reload, so
- * nothing here can fail.  Each module keeps its own copy; the UDP thread
- * is parked meanwhile (udp_service_pause()) and takes its part on resume.
+ * Make next the running configuration: the one path for start (from
+ * nothing: first) and for reload.  Every step that can fail comes first
+ * (the policy tables, new sockets); then every module takes its part, and
+ * nothing from there on can fail: all of next or none of it.  The UDP
+ * thread is parked while its sockets and policy change.  On success srv
+ * owns next; 0, or -1 (logged) with nothing changed.
  */
-static void
-apply_settings(struct server *srv, struct echod_config *cfg,
-    const struct policy *g)
+static int
+server_configure(struct server *srv, struct echod_config *next, bool first)
 {
-	struct tcp_limits lim;
+	struct listeners_change ch;
+	struct tcp_settings tcp;
 	struct udp_policy pol;
+	struct policy p;
+	bool	 rebind = first || config_sockets_differ(&srv->cfg, next);
 
-	policy_commit(&srv->policy, g);
-	policy_tcp_limits(cfg, &lim);
-	tcp_acceptor_set_limits(&srv->acceptor, &lim);
-	tcp_acceptor_set_policy(&srv->acceptor, srv->policy.acl,
-	    srv->policy.tcp_rate);
-	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
-	if (cfg->idle_timeout != srv->cfg.idle_timeout)
-		sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
-	if (cfg->tcp_keepalive != srv->cfg.tcp_keepalive)
-		sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
-	sessions_set_thread_cache(&srv->sessions,
-	    (unsigned)cfg->thread_cache_size, cfg->thread_cache_timeout);
-	policy_udp(&srv->policy, cfg, &srv->sockets, &pol);
+	if (rebind && srv->activated) {
+		if (!first)
+			log_notice("reload: %s do not apply under socket "
+			    "activation: systemd owns the sockets",
+			    config_socket_keys());
+		rebind = false;
+	}
+	if (policy_prepare(&srv->policy, next, &p) == -1)
+		return -1;
+	if (rebind && listeners_prepare(&srv->sockets, next, &ch) == -1) {
+		policy_abort(&srv->policy, &p);
+		return -1;
+	}
+	/* The commit: nothing from here on can fail. */
+	udp_service_pause(&srv->udp_service);
+	if (rebind)
+		listeners_commit(&srv->sockets, &ch);
+	policy_commit(&srv->policy, &p);
+	tcp_settings_of(next, &tcp);
+	tcp_service_set(srv->tcp, &tcp, srv->policy.acl, srv->policy.tcp_rate);
+	policy_udp(&srv->policy, next, &srv->sockets, &pol);
 	udp_service_resume_with(&srv->udp_service, srv->sockets.udp,
 	    srv->sockets.nudp, &pol);
-	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
-	if (&srv->cfg != cfg) {
+	log_set_level(srv->opts.verbose ? LOG_LEVEL_DEBUG : next->log_level);
+	if (!first)
 		config_free(&srv->cfg);
-		srv->cfg = *cfg;
-	}
+	srv->cfg = *next;
+	return 0;
 }
 
 int
 server_open(struct server *srv, const struct echod_config *cfg,
     const struct server_options *opts)
 {
-	struct tcp_limits lim;
-	struct udp_policy pol;
-	struct policy g;
+	static const struct udp_policy none;
+	struct echod_config first = *cfg;
+	int	 n;
 
 	memset(srv, 0, sizeof(*srv));
-	srv->cfg = *cfg;
 	srv->opts = *opts;
 	raise_fd_limit(cfg);
-	if (policy_init(&srv->policy) == -1)
-		return -1;
-	if (policy_prepare(&srv->policy, cfg, &g) == -1)
-		return -1;
-	policy_commit(&srv->policy, &g);
 	if (counters_init(&srv->counters) == -1) {
 		log_err("cannot set up the counters");
+		return -1;
+	}
+	counters_attach(&srv->counters, &srv->ctr);
+	if (policy_init(&srv->policy) == -1)
+		goto fail_counters;
+	if ((srv->tcp = tcp_service_new(&srv->counters)) == NULL) {
+		log_err("cannot set up the TCP service");
 		goto fail_policy;
 	}
-	if (sessions_init(&srv->sessions, &srv->counters) == -1) {
-		log_err("cannot set up the client registry");
-		goto fail_counters;
-	}
-	sessions_set_idle_timeout(&srv->sessions, cfg->idle_timeout);
-	sessions_set_keepalive(&srv->sessions, cfg->tcp_keepalive);
-	sessions_set_thread_cache(&srv->sessions,
-	    (unsigned)cfg->thread_cache_size, cfg->thread_cache_timeout);
-	sessions_set_fair_share(&srv->sessions, cfg->fair_share);
-	tcp_acceptor_init(&srv->acceptor, &srv->sessions, &srv->counters,
-	    (unsigned)cfg->max_clients);
-	policy_tcp_limits(cfg, &lim);
-	tcp_acceptor_set_limits(&srv->acceptor, &lim);
-	tcp_acceptor_set_policy(&srv->acceptor, srv->policy.acl,
-	    srv->policy.tcp_rate);
-	counters_attach(&srv->counters, &srv->ctr);
-	if (open_sockets(srv) == -1)
-		goto fail;
 	/* Always running, so enabling udp on reload needs no new thread. */
-	policy_udp(&srv->policy, cfg, &srv->sockets, &pol);
-	if (udp_service_start(&srv->udp_service, srv->sockets.udp,
-	    srv->sockets.nudp, &srv->counters, &pol) == -1)
+	if (udp_service_start(&srv->udp_service, NULL, 0, &srv->counters,
+	    &none) == -1)
+		goto fail_tcp;
+	/* Sockets from systemd replace the config's for good. */
+	if ((n = notify_listen_fds()) < 0) {
+		log_err("socket activation: LISTEN_FDS");
+		goto fail;
+	}
+	if (n > 0) {
+		if (listeners_adopt(&srv->sockets, n) == -1)
+			goto fail;
+		srv->activated = true;
+		log_info("socket activation: serving the %d sockets systemd "
+		    "passed; %s are ignored", n, config_socket_keys());
+	}
+	if (server_configure(srv, &first, true) == -1)
 		goto fail;
 	return 0;
 fail:
+	udp_service_stop(&srv->udp_service);
 	listeners_close(&srv->sockets);
-	counters_detach(&srv->counters, &srv->ctr);
-	tcp_acceptor_destroy(&srv->acceptor);
-	sessions_destroy(&srv->sessions);
-fail_counters:
-	counters_destroy(&srv->counters);
+fail_tcp:
+	(void)tcp_service_shutdown(srv->tcp, 0);
+	tcp_service_free(srv->tcp);
 fail_policy:
 	policy_free(&srv->policy);
+fail_counters:
+	counters_detach(&srv->counters, &srv->ctr);
+	counters_destroy(&srv->counters);
 	return -1;
 }
 
@@ -234,11 +253,8 @@ update_status(struct server *srv, char *last, size_t size)
 int
 server_reload(struct server *srv)
 {
-	struct listeners_change ch;
 	struct echod_config next;
-	struct policy g;
 	const char *path = srv->opts.config_path;
-	bool	 rebind = false;
 	int	 rc = -1;
 
 	if (path == NULL) {
@@ -261,30 +277,11 @@ server_reload(struct server *srv)
 	}
 	if (srv->opts.port > 0)
 		next.port = srv->opts.port;
-	if (config_sockets_differ(&srv->cfg, &next)) {
-		if (srv->activated)
-			log_notice("reload: %s do not apply under socket "
-			    "activation: systemd owns the sockets",
-			    config_socket_keys());
-		else
-			rebind = true;
-	}
-	if (policy_prepare(&srv->policy, &next, &g) == -1) {
+	if (server_configure(srv, &next, false) == -1) {
 		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
 		    "reload: the running configuration stays");
 		goto fail;
 	}
-	if (rebind && listeners_prepare(&srv->sockets, &next, &ch) == -1) {
-		policy_abort(&srv->policy, &g);
-		log_event(LOG_EVENT_RELOAD_FAILED, LOG_LEVEL_ERROR,
-		    "reload: the running configuration stays");
-		goto fail;
-	}
-	/* The commit: nothing from here on can fail. */
-	udp_service_pause(&srv->udp_service);
-	if (rebind)
-		listeners_commit(&srv->sockets, &ch);
-	apply_settings(srv, &next, &g);
 	log_event(LOG_EVENT_RELOAD, LOG_LEVEL_NOTICE, "reload: %s applied "
 	    "(max_clients %d, idle_timeout %d, log_level %s)", path,
 	    next.max_clients, next.idle_timeout,
@@ -299,15 +296,6 @@ out:
 	return rc;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Accept on every ready listener; returns true if accept(2) ran dry. */
 static bool
 accept_ready(struct server *srv, const struct pollfd *pfd, size_t n)
@@ -317,7 +305,7 @@ accept_ready(struct server *srv, const struct pollfd *pfd, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (pfd[i].revents != 0 && pfd[i].fd >= 0 &&
-		    tcp_accept_batch(&srv->acceptor, pfd[i].fd) == -1)
+		    tcp_accept_batch(srv->tcp, pfd[i].fd) == -1)
 			exhausted = true;
 	return exhausted;
 }
@@ -326,7 +314,7 @@ accept_ready(struct server *srv, const struct pollfd *pfd, size_t n)
 static long long
 poll_timeout(long long resume, bool status)
 {
-	long long left = resume - now_ms();
+	long long left = resume - monotime_ms();
 
 	if (left > 0 && (!status || left < STATUS_INTERVAL_MS))
 		return left;
@@ -347,10 +335,10 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 	size_t	 i, n;
 	int	 sig;
 
-	if (notify_watchdog_init(&wd, now_ms()) == -1)
+	if (notify_watchdog_init(&wd, monotime_ms()) == -1)
 		log_warn("watchdog: WATCHDOG_USEC");
 	for (;;) {
-		(void)notify_watchdog_kick(&wd, now_ms(),
+		(void)notify_watchdog_kick(&wd, monotime_ms(),
 		    udp_service_heartbeat(&srv->udp_service));
 		sig = signals_take();
 		if (sig & SIGNALS_STATS)
@@ -363,7 +351,7 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 			update_status(srv, status, sizeof(status));
 
 		/* Backing off: leave the listeners out of the poll set. */
-		paused = resume > now_ms();
+		paused = resume > monotime_ms();
 		n = srv->sockets.ntcp;
 		for (i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){
@@ -371,7 +359,7 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 				.events = POLLIN,
 			};
 		timeout = notify_watchdog_timeout(&wd,
-		    poll_timeout(resume, with_status), now_ms());
+		    poll_timeout(resume, with_status), monotime_ms());
 		/* Come back for the blocks of threads that end. */
 		if (reclaim >= 0 && (timeout < 0 || timeout > reclaim))
 			timeout = reclaim;
@@ -387,9 +375,9 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 			return -1;
 		}
 		if (!paused && accept_ready(srv, pfd, n))
-			resume = now_ms() + ACCEPT_BACKOFF_MS;
-		launching = tcp_launch(&srv->acceptor);
-		reclaim = sessions_reclaim(&srv->sessions);
+			resume = monotime_ms() + ACCEPT_BACKOFF_MS;
+		launching = tcp_launch(srv->tcp);
+		reclaim = tcp_reclaim(srv->tcp);
 		/* A ready listener keeps ppoll from letting signals in. */
 		signals_let_in(waitmask);
 	}
@@ -407,12 +395,11 @@ server_run(struct server *srv, const sigset_t *waitmask)
 	notify_stopping();
 	log_info("stopping");
 	/* No new clients from here on; pending ones are refused. */
-	while (srv->sockets.ntcp > 0)
-		close(srv->sockets.tcp[--srv->sockets.ntcp].fd);
+	listeners_close_tcp(&srv->sockets);
 	udp_service_stop(&srv->udp_service);
-	if (sessions_shutdown(&srv->sessions, SHUTDOWN_WAIT_MS) == -1)
+	if (tcp_service_shutdown(srv->tcp, SHUTDOWN_WAIT_MS) == -1)
 		log_warnx("%u clients still closing after %d ms; exiting "
-		    "anyway", sessions_count(&srv->sessions), SHUTDOWN_WAIT_MS);
+		    "anyway", tcp_clients(srv->tcp), SHUTDOWN_WAIT_MS);
 	return rc;
 }
 
@@ -421,11 +408,10 @@ server_close(struct server *srv)
 {
 	udp_service_stop(&srv->udp_service);
 	listeners_close(&srv->sockets);
-	counters_detach(&srv->counters, &srv->ctr);
-	tcp_acceptor_destroy(&srv->acceptor);
-	/* Threads still running (shutdown timed out) use both. */
-	if (sessions_count(&srv->sessions) == 0) {
-		sessions_destroy(&srv->sessions);
+	/* Threads still running (shutdown timed out) use all of it. */
+	if (tcp_service_shutdown(srv->tcp, 0) == 0) {
+		tcp_service_free(srv->tcp);
+		counters_detach(&srv->counters, &srv->ctr);
 		counters_destroy(&srv->counters);
 		policy_free(&srv->policy);
 		config_free(&srv->cfg);

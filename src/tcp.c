@@ -1,25 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The TCP accept side: drain a listener, admit each client against
- * max_clients (over the limit: accept and close at once, logged once per
- * burst), hand it to a cached session thread or start one for it after the
- * drain, and turn accept(2) resource errors into a back-off instead of a
- * busy loop.
+ * The TCP accept side: drain a listener, ask the admission about each
+ * client, hand the admitted ones to the worker pool (a cached thread at
+ * once, or a new one after the drain), and turn accept(2) resource errors
+ * into a back-off instead of a busy loop.
  */
 
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
-#include "echod/acl.h"
-#include "echod/counters.h"
+#include "echod/clients.h"
 #include "echod/log.h"
 #include "echod/net.h"
-#include "echod/ratelimit.h"
 #include "echod/session.h"
 #include "echod/tcp.h"
+#include "echod/workers.h"
 
 /*
  * Per wake-up: accept(2) a listener's whole backlog (a few µs each), then
@@ -29,215 +27,168 @@
  */
 #define ACCEPT_BATCH		4096
 #define LAUNCH_BATCH		16
-#define RATELIMIT_SECONDS	5
+#define LOG_INTERVAL		5
 
-void
-tcp_acceptor_init(struct tcp_acceptor *a, struct sessions *s,
-    struct counters *counters, unsigned max_clients)
-{
-	*a = (struct tcp_acceptor){
-		.sessions = s,
-		.counters = counters,
-		.max_clients = max_clients,
-	};
-	counters_attach(counters, &a->ctr);
-}
+struct tcp_service {
+	struct clients		*clients;
+	struct admission	*admission;
+	struct workers		*workers;
+	struct counters		*counters;
+	struct counter_shard	 ctr;		/* the accept loop's */
+	struct log_ratelimit	 accept_rl;	/* accept resource errors */
+};
 
-void
-tcp_acceptor_destroy(struct tcp_acceptor *a)
-{
-	counters_detach(a->counters, &a->ctr);
-}
-
-void
-tcp_acceptor_set_limits(struct tcp_acceptor *a, const struct tcp_limits *l)
-{
-	a->limits = *l;
-	a->max_clients = l->max_clients;
-}
-
-void
-tcp_acceptor_set_policy(struct tcp_acceptor *a, const struct acl *acl,
-    struct ratelimit *connect_rate)
-{
-	a->acl = acl;
-	a->connect_rate = connect_rate;
-}
-
-/*
- * A burst of refusals at max_clients is logged once, and its end once.
- * Clients that come and go at the limit (or fair share admitting one
- * while closing another) would start a burst per client: at most one pair
- * of lines per period, the rest counted only.
- */
 static void
-refuse_full(struct tcp_acceptor *a)
+job_run(void *job, struct counter_shard *ctr, void *ctx)
 {
-	unsigned long suppressed;
+	(void)ctx;
+	session_serve(job, ctr);
+}
 
-	counter_add(&a->ctr, CTR_TCP_REFUSED_MAX_CLIENTS, 1);
-	a->refused++;
-	if (a->full)
+/* An admitted client that gets no thread: closed, as if refused. */
+static void
+job_drop(void *job, int err, void *ctx)
+{
+	struct tcp_service *t = ctx;
+	struct session *s = job;
+
+	clients_leave(t->clients, &s->client);
+	(void)shutdown(s->client.fd, SHUT_RDWR);
+	close(s->client.fd);
+	if (err != ESHUTDOWN)
+		admission_report(t->admission, REFUSE_THREAD, &s->client.addr,
+		    &t->ctr);
+}
+
+static void
+job_launched(void *ctx)
+{
+	struct tcp_service *t = ctx;
+
+	clients_note_peak(t->clients);
+}
+
+struct tcp_service *
+tcp_service_new(struct counters *counters)
+{
+	static const struct workers_ops ops = { job_run, job_drop,
+	    job_launched };
+	struct tcp_service *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->counters = counters;
+	if ((t->clients = clients_new(counters)) == NULL ||
+	    (t->admission = admission_new()) == NULL ||
+	    (t->workers = workers_new(sizeof(struct session),
+	    session_stack_size(), &ops, t, counters, CTR_TCP_THREADS_STARTED,
+	    CTR_TCP_THREADS_CACHED)) == NULL) {
+		admission_free(t->admission);
+		clients_free(t->clients);
+		free(t);
+		return NULL;
+	}
+	counters_attach(counters, &t->ctr);
+	return t;
+}
+
+void
+tcp_service_free(struct tcp_service *t)
+{
+	if (t == NULL)
 		return;
-	a->full = true;
-	if (!a->full_logged && log_ratelimit_pass(&a->full_rl,
-	    RATELIMIT_SECONDS, &suppressed)) {
-		a->full_logged = true;
-		log_warnx("tcp: max_clients (%u) reached: closing new "
-		    "connections until a client leaves (%lu more bursts not "
-		    "logged)", a->max_clients, suppressed);
-	}
+	counters_detach(t->counters, &t->ctr);
+	workers_free(t->workers);
+	admission_free(t->admission);
+	clients_free(t->clients);
+	free(t);
 }
 
-static void
-admitted(struct tcp_acceptor *a)
+void
+tcp_service_set(struct tcp_service *t, const struct tcp_settings *s,
+    const struct acl *acl, struct ratelimit *rate)
 {
-	a->full = false;
-	if (a->full_logged) {
-		a->full_logged = false;
-		log_notice("tcp: accepting clients again after refusing %llu",
-		    a->refused);
-		a->refused = 0;
-	}
+	admission_set(t->admission, &s->admission, acl, rate);
+	clients_set_timeouts(t->clients, s->idle_timeout, s->send_timeout);
+	clients_set_keepalive(t->clients, s->keepalive);
+	workers_set_cache(t->workers, s->cache_size, s->cache_timeout);
 }
 
-/* A refusal a source can repeat at will: counted, logged once per 5 s. */
+/* One accepted client: hand it to a thread, or close it and say why. */
 static void
-refuse(struct tcp_acceptor *a, enum tcp_refusal why, enum counter_id ctr,
-    const struct ipaddr *src, const char *what)
-{
-	char	 buf[IPADDR_STRLEN];
-	unsigned long suppressed;
-
-	counter_add(&a->ctr, ctr, 1);
-	if (log_ratelimit_pass(&a->refuse_rl[why], RATELIMIT_SECONDS,
-	    &suppressed))
-		log_notice("tcp %s: %s: closed (%lu more like it not logged)",
-		    ipaddr_format(src, -1, buf, sizeof(buf)), what,
-		    suppressed);
-}
-
-static void
-refuse_thread(struct tcp_acceptor *a, const char *peer)
-{
-	unsigned long suppressed;
-
-	counter_add(&a->ctr, CTR_TCP_REFUSED_THREAD, 1);
-	if (log_ratelimit_pass(&a->thread_rl, RATELIMIT_SECONDS, &suppressed))
-		log_warn("tcp %s: cannot start a client thread, closed "
-		    "(%lu more like it not logged)", peer, suppressed);
-}
-
-/* The access list and the connect rate: may src connect at all? */
-static bool
-allowed(struct tcp_acceptor *a, const struct ipaddr *addr,
-    const struct ipaddr *src)
-{
-	struct timespec ts;
-
-	if (a->acl != NULL && acl_check(a->acl, addr) == ACL_DENY) {
-		refuse(a, TCP_REFUSAL_ACL, CTR_TCP_REFUSED_ACL, addr,
-		    "refused by allow/deny");
-		return false;
-	}
-	if (a->limits.connect_rate > 0 && a->connect_rate != NULL) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if (ratelimit_admit(a->connect_rate, src,
-		    (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-		    a->limits.connect_rate, a->limits.connect_burst) ==
-		    RATELIMIT_LIMIT) {
-			refuse(a, TCP_REFUSAL_RATE,
-			    CTR_TCP_REFUSED_CONNECT_RATE, src,
-			    "connect_rate_per_source exceeded");
-			return false;
-		}
-	}
-	return true;
-}
-
-/* One accepted client: start its session, or close it and say why. */
-static void
-admit(struct tcp_acceptor *a, int cfd, const struct sockaddr *peer,
+admit(struct tcp_service *t, int cfd, const struct sockaddr *peer,
     socklen_t len)
 {
-	const struct session_admission adm = {
-		.max_clients = a->max_clients,
-		.max_per_source = a->limits.max_per_source,
-		.fair_share = a->limits.fair_share,
-	};
-	struct ipaddr addr, src;
+	enum admission_verdict v;
+	struct ipaddr addr;
+	struct session *s;
 	char	 buf[NET_ADDRSTRLEN];
-	bool	 evicted;
 
 	/* A mapped IPv6 peer counts as its IPv4 address everywhere. */
 	if (ipaddr_from_sockaddr(&addr, peer, len) == -1) {
 		close(cfd);
 		return;
 	}
-	src = addr;
-	(void)ipaddr_source(&src, a->limits.prefix_v4, a->limits.prefix_v6);
-	if (!allowed(a, &addr, &src)) {
+	if ((s = workers_alloc(t->workers)) == NULL) {
+		admission_report(t->admission, REFUSE_THREAD, &addr, &t->ctr);
 		close(cfd);
 		return;
 	}
-	if (session_start(a->sessions, cfd, peer, len, &src, &adm,
-	    &evicted) == 0) {
-		/* Fair share made room by closing another: still full. */
-		if (!evicted)
-			admitted(a);
-		counter_add(&a->ctr, CTR_TCP_ACCEPTED, 1);
-		if (evicted)
-			refuse(a, TCP_REFUSAL_EVICT, CTR_TCP_EVICTED_FAIR_SHARE,
-			    &src, "admitted by fair share: max_clients "
-			    "reached, the longest-silent client of the "
-			    "busiest source closed");
-		if (log_enabled(LOG_LEVEL_DEBUG))
-			log_debug("tcp %s: connected", net_format_addr(peer,
-			    buf, sizeof(buf)));
+	client_init(&s->client, cfd, peer, len, &addr);
+	s->clients = t->clients;
+	v = admission_check(t->admission, t->clients, &s->client, &addr);
+	admission_report(t->admission, v, &addr, &t->ctr);
+	if (v != ADMIT && v != ADMIT_EVICTED) {
+		workers_release(t->workers, s);
+		close(cfd);
 		return;
 	}
-	if (errno == EBUSY)
-		refuse_full(a);
-	else if (errno == EDQUOT)
-		refuse(a, TCP_REFUSAL_PER_SOURCE, CTR_TCP_REFUSED_PER_SOURCE,
-		    &src, "max_clients_per_source reached");
-	else if (errno != ESHUTDOWN)
-		refuse_thread(a, net_format_addr(peer, buf, sizeof(buf)));
-	close(cfd);
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("tcp %s: connected", net_format_addr(peer, buf,
+		    sizeof(buf)));
+	workers_submit(t->workers, s);
 }
 
 bool
-tcp_launch(struct tcp_acceptor *a)
+tcp_launch(struct tcp_service *t)
 {
-	struct sockaddr_storage peer;
-	char	 buf[NET_ADDRSTRLEN];
-	unsigned failed;
-	bool	 more;
+	return workers_launch(t->workers, LAUNCH_BATCH);
+}
 
-	more = sessions_launch(a->sessions, LAUNCH_BATCH, &failed, &peer);
-	if (failed > 0) {
-		counter_add(&a->ctr, CTR_TCP_REFUSED_THREAD, failed - 1);
-		refuse_thread(a, net_format_addr((struct sockaddr *)&peer,
-		    buf, sizeof(buf)));
-	}
-	return more;
+int
+tcp_reclaim(struct tcp_service *t)
+{
+	return workers_reclaim(t->workers);
+}
+
+unsigned
+tcp_clients(struct tcp_service *t)
+{
+	return clients_count(t->clients);
+}
+
+int
+tcp_service_shutdown(struct tcp_service *t, int timeout_ms)
+{
+	clients_shutdown(t->clients);
+	return workers_shutdown(t->workers, timeout_ms);
 }
 
 /* accept(2) errors that mean "out of something": back off, don't spin. */
 static int
-accept_exhausted(struct tcp_acceptor *a)
+accept_exhausted(struct tcp_service *t)
 {
 	unsigned long suppressed;
 
-	counter_add(&a->ctr, CTR_TCP_ACCEPT_ERRORS, 1);
-	if (log_ratelimit_pass(&a->accept_rl, RATELIMIT_SECONDS, &suppressed))
+	counter_add(&t->ctr, CTR_TCP_ACCEPT_ERRORS, 1);
+	if (log_ratelimit_pass(&t->accept_rl, LOG_INTERVAL, &suppressed))
 		log_warn("tcp: accept failed, pausing new connections "
 		    "(%lu more like it not logged)", suppressed);
 	return -1;
 }
 
 int
-tcp_accept_batch(struct tcp_acceptor *a, int fd)
+tcp_accept_batch(struct tcp_service *t, int fd)
 {
 	struct sockaddr_storage peer;
 	socklen_t len;
@@ -247,7 +198,7 @@ tcp_accept_batch(struct tcp_acceptor *a, int fd)
 		len = sizeof(peer);
 		cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 		if (cfd >= 0) {
-			admit(a, cfd, (struct sockaddr *)&peer, len);
+			admit(t, cfd, (struct sockaddr *)&peer, len);
 			continue;
 		}
 		switch (errno) {
@@ -274,7 +225,7 @@ tcp_accept_batch(struct tcp_acceptor *a, int fd)
 			continue;
 		default:
 			/* EMFILE, ENFILE, ENOBUFS, ENOMEM, or worse. */
-			return accept_exhausted(a);
+			return accept_exhausted(t);
 		}
 	}
 	return 0;

@@ -12,6 +12,10 @@
 #include "echod/ipaddr.h"
 #include "echod/udp_policy.h"
 
+/* udp_policy_count() maps rule n to row CTR_UDP_LOOP_FIRST + n - 1. */
+_Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
+    LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
+
 enum udp_verdict
 udp_policy_check(const struct udp_policy *p, const struct sockaddr *src,
     socklen_t len, int sock_family, bool on_loopback, uint64_t now_ns,

@@ -28,9 +28,10 @@ struct acl	*acl_build(const struct cidr *allow, size_t nallow,
 		    const struct cidr *deny, size_t ndeny);
 /* The verdict for ip (already folded by ipaddr_from_sockaddr()). */
 enum acl_verdict acl_check(const struct acl *acl, const struct ipaddr *ip);
-/* True if both lists were empty: everything is allowed, skip the call. */
-int		acl_is_empty(const struct acl *acl);
-/* Bytes the built list occupies (for the startup log). */
+/*
+ * Bytes the built list occupies: at most two trie nodes per entry, fixed
+ * at build (the contract check_acl bounds and bench/acl_lookup reports).
+ */
 size_t		acl_bytes(const struct acl *acl);
 /* Release acl; NULL is fine. */
 void		acl_free(struct acl *acl);

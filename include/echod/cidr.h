@@ -25,7 +25,5 @@ struct cidr {
 /* Parse text into c; -1 with errno EINVAL and a message in err. */
 int	cidr_parse(const char *text, struct cidr *c, char *err,
 	    size_t errsize);
-/* 1 if ip (same family) lies inside c, else 0. */
-int	cidr_contains(const struct cidr *c, const struct ipaddr *ip);
 
 #endif /* ECHOD_CIDR_H */

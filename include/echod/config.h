@@ -17,6 +17,11 @@
  * NAT that times out faster than that needs a lower value.
  */
 #define ECHOD_DEFAULT_KEEPALIVE	300
+/*
+ * A client that takes no byte of its echo for this long is closed, even with
+ * idle_timeout = 0: it holds a thread and its unread echo for nothing.
+ */
+#define ECHOD_DEFAULT_SEND_TIMEOUT	60
 #define ECHOD_MAX_KEEPALIVE	32767	/* TCP_KEEPIDLE's ceiling */
 #define ECHOD_DEFAULT_THREAD_CACHE	64	/* ~8 KiB each while kept */
 #define ECHOD_MAX_RATE		1000000000	/* events per second */
@@ -55,6 +60,7 @@ struct echod_config {
 	bool	udp;			/* serve UDP */
 	int	max_clients;		/* concurrent TCP clients */
 	int	idle_timeout;		/* seconds, 0 = never */
+	int	send_timeout;		/* seconds an echo may go untaken */
 	int	tcp_keepalive;		/* seconds of silence before probes, 0 = off */
 	int	thread_cache_size;	/* finished client threads kept, 0 = none */
 	int	thread_cache_timeout;	/* seconds a kept thread waits */

@@ -20,7 +20,7 @@
 enum counter_id {
 	CTR_TCP_CLIENTS,		/* gauge */
 	CTR_TCP_CLIENTS_PEAK,		/* gauge */
-	CTR_TCP_THREADS_STARTED,	/* gauge: a running total kept in sessions */
+	CTR_TCP_THREADS_STARTED,
 	CTR_TCP_THREADS_CACHED,		/* gauge */
 	CTR_TCP_ACCEPTED,
 	CTR_TCP_BYTES_IN,
@@ -86,11 +86,13 @@ counter_add(struct counter_shard *shard, enum counter_id id, uint64_t n)
 void	counters_set_gauge(struct counters *c, enum counter_id id, uint64_t v);
 /* Sum every row into v[CTR_COUNT]. */
 void	counters_read(struct counters *c, uint64_t v[CTR_COUNT]);
-/* The row's name ("tcp_bytes_in") and its one-line help text. */
+/*
+ * The row's name ("tcp_bytes_in") and its one-line help text: the contract
+ * every reader of the table formats with (counters_format(), a metrics
+ * endpoint's names and HELP lines).
+ */
 const char *counters_name(enum counter_id id);
 const char *counters_help(enum counter_id id);
-/* The row named name, or -1. */
-int	counters_find(const char *name);
 /*
  * Format v as "name=value name=value ..." into buf; the length it needed
  * (as snprintf), so a short buffer is detectable.

@@ -53,6 +53,8 @@ int	listeners_apply(struct listeners *ls, const struct echod_config *cfg);
  * telling TCP from UDP by SO_TYPE.  0, or -1 (logged) with nothing taken.
  */
 int	listeners_adopt(struct listeners *ls, int n);
+/* Close the TCP listeners of ls (stop taking clients; UDP goes on). */
+void	listeners_close_tcp(struct listeners *ls);
 /* Close every socket in ls. */
 void	listeners_close(struct listeners *ls);
 

@@ -26,6 +26,13 @@ struct listener {
 /* Parse an IPv4 or IPv6 literal and port into ss; EINVAL if not a literal. */
 int	net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	    socklen_t *len);
+/*
+ * Whether echod can ever bind the parsed address ss: 0, or -1 with why
+ * (size bytes) saying why not (an IPv4-mapped IPv6 address on an IPv6-only
+ * socket, a link-local address without a scope).
+ */
+int	net_addr_bindable(const struct sockaddr_storage *ss, char *why,
+	    size_t size);
 /* Format sa as "1.2.3.4:7" or "[::1]:7" into buf; returns buf. */
 char	*net_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 /* The port of sa in host order, or -1 for an unknown family. */
@@ -44,10 +51,18 @@ int	net_same_addr(const struct sockaddr_storage *a,
 	    const struct sockaddr_storage *b);
 /* The local address fd is bound to. */
 int	net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
-/* Send all of buf, retrying EINTR and partial sends; never raises SIGPIPE. */
-int	net_send_all(int fd, const void *buf, size_t len);
-/* Receive and send timeouts in seconds (0 = none) on a connected socket. */
-int	net_set_timeouts(int fd, int seconds);
+/*
+ * Send what of buf the kernel takes now, without blocking or SIGPIPE,
+ * retrying EINTR: the count (0 when the send buffer is full), or -1.
+ */
+ssize_t	net_send_nowait(int fd, const void *buf, size_t len);
+/*
+ * Wait up to timeout_ms (-1: for ever) until fd may take more (or has an
+ * error the next send reports): 1, 0 on timeout, -1 with errno (EINTR).
+ */
+int	net_wait_writable(int fd, int timeout_ms);
+/* Receive timeout in seconds (0 = none) on a connected socket. */
+int	net_set_recv_timeout(int fd, int seconds);
 /*
  * TCP keepalive after seconds of silence (0 = off), so a peer that vanished
  * (power off, NAT timeout) does not hold its thread for ever.

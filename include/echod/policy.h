@@ -6,12 +6,11 @@
 #include "echod/config.h"
 #include "echod/listeners.h"
 #include "echod/ipaddr.h"
-#include "echod/tcp.h"
 #include "echod/udp_policy.h"
 
 /*
  * What keeps echod safe to expose, built from the config: the access list
- * and the rate-limit tables, owned here and lent to tcp.c and the UDP
+ * and the rate-limit tables, owned here and lent to TCP admission and the UDP
  * thread.  Built in a reload's prepare step (the one that may fail),
  * swapped in at commit; a table whose size did not change is kept with
  * its state, so a reload does not reset anybody's limit.
@@ -41,7 +40,5 @@ void	policy_free(struct policy *g);
 /* The UDP decision for cfg with g's state, serving the sockets of ls. */
 void	policy_udp(const struct policy *g, const struct echod_config *cfg,
 	    const struct listeners *ls, struct udp_policy *p);
-/* The TCP admission limits of cfg. */
-void	policy_tcp_limits(const struct echod_config *cfg, struct tcp_limits *l);
 
 #endif /* ECHOD_POLICY_H */

@@ -26,16 +26,6 @@ enum ratelimit_verdict {
 	RATELIMIT_LIMIT
 };
 
-struct ratelimit_stats {
-	size_t		entries;	/* table size (rounded up to a set) */
-	size_t		in_use;		/* entries that ever held a key */
-	uint64_t	admitted;
-	uint64_t	limited;
-	uint64_t	evictions;	/* an idle (full) bucket replaced */
-	uint64_t	overflow_admitted; /* set busy: shared bucket said yes */
-	uint64_t	overflow_limited;  /* set busy: shared bucket said no */
-};
-
 struct ratelimit;
 
 /* A table of at least entries buckets; NULL with errno EINVAL or ENOMEM. */
@@ -45,12 +35,15 @@ struct ratelimit *ratelimit_new(size_t entries,
 enum ratelimit_verdict ratelimit_admit(struct ratelimit *rl,
 		    const struct ipaddr *key, uint64_t now_ns,
 		    uint32_t rate_per_s, uint32_t burst);
-/* Copy the counters. */
-void		ratelimit_stats(const struct ratelimit *rl,
-		    struct ratelimit_stats *st);
-/* Bytes of table per entry (the per-set overflow bucket included). */
+/*
+ * Bytes of table per entry (the per-set overflow bucket included): the
+ * cost of udp_rate_table_size that echod.conf(5) quotes.
+ */
 size_t		ratelimit_entry_bytes(void);
-/* Bytes the whole table occupies. */
+/*
+ * Bytes the whole table occupies: fixed by ratelimit_new(), however many
+ * keys come (the contract the tests and bench/acl_lookup check).
+ */
 size_t		ratelimit_bytes(const struct ratelimit *rl);
 /* Release rl; NULL is fine. */
 void		ratelimit_free(struct ratelimit *rl);

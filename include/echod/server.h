@@ -6,7 +6,6 @@
 
 #include "echod/config.h"
 #include "echod/listeners.h"
-#include "echod/session.h"
 #include "echod/counters.h"
 #include "echod/policy.h"
 #include "echod/tcp.h"
@@ -28,8 +27,7 @@ struct server {
 	struct counters		 counters;
 	struct counter_shard	 ctr;		/* reloads (main thread) */
 	struct policy		 policy;	/* acl, rate-limit tables */
-	struct sessions		 sessions;
-	struct tcp_acceptor	 acceptor;
+	struct tcp_service	*tcp;
 	struct udp_service	 udp_service;
 };
 

@@ -2,81 +2,68 @@
 #define ECHOD_TCP_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
+#include "echod/admission.h"
 #include "echod/counters.h"
-#include "echod/log.h"
 
 struct acl;
 struct ratelimit;
-struct sessions;
 
-/* The admission limits, from the config. */
-struct tcp_limits {
-	unsigned		 max_clients;
-	unsigned		 max_per_source;	/* 0 = no cap */
-	bool			 fair_share;
-	int			 prefix_v4;		/* a source is a /N */
-	int			 prefix_v6;
-	uint32_t		 connect_rate;		/* per source/s, 0 off */
-	uint32_t		 connect_burst;
-};
-
-/* The refusals a source can provoke, each logged at its own pace. */
-enum tcp_refusal {
-	TCP_REFUSAL_ACL,
-	TCP_REFUSAL_RATE,
-	TCP_REFUSAL_PER_SOURCE,
-	TCP_REFUSAL_EVICT,
-	TCP_NREFUSALS
-};
-
-/* Accepts clients and admits them against max_clients; main thread only. */
-struct tcp_acceptor {
-	struct sessions		*sessions;
-	struct counters		*counters;
-	struct counter_shard	 ctr;		/* the accept loop's counters */
-	unsigned		 max_clients;
-	struct tcp_limits	 limits;
-	const struct acl	*acl;		/* NULL: everyone */
-	struct ratelimit	*connect_rate;	/* per source; NULL if off */
-	bool			 full;		/* refusing since last admit */
-	bool			 full_logged;	/* ...and said so */
-	unsigned long long	 refused;	/* since "accepting again" */
-	struct log_ratelimit	 full_rl;	/* bursts at max_clients */
-	struct log_ratelimit	 thread_rl;	/* pthread_create failures */
-	struct log_ratelimit	 accept_rl;	/* accept resource errors */
-	struct log_ratelimit	 refuse_rl[TCP_NREFUSALS];
-};
-
-/* Set up an acceptor that starts sessions in s, counting into counters. */
-void	tcp_acceptor_init(struct tcp_acceptor *a, struct sessions *s,
-	    struct counters *counters, unsigned max_clients);
-/* Fold its counters into the retired totals. */
-void	tcp_acceptor_destroy(struct tcp_acceptor *a);
-/* Admit under limits l from the next accept on. */
-void	tcp_acceptor_set_limits(struct tcp_acceptor *a,
-	    const struct tcp_limits *l);
 /*
- * Check every new client against acl (NULL: none) and charge its connect
- * rate to connect_rate (NULL: off); both stay the caller's.
+ * The TCP service: the accept side (drain a listener, admit each client,
+ * hand it to the worker pool) and the three rooms it wires together: the
+ * client registry, the admission and the pool running the echo loop.
+ * Accepting, launching and reclaiming run on the main thread only.
  */
-void	tcp_acceptor_set_policy(struct tcp_acceptor *a, const struct acl *acl,
-	    struct ratelimit *connect_rate);
+
+struct tcp_service;
+
+/* What the config sets on the TCP side. */
+struct tcp_settings {
+	struct admission_limits	 admission;
+	int			 idle_timeout;	/* seconds, 0 = never */
+	int			 send_timeout;	/* seconds, 0 = never */
+	int			 keepalive;	/* seconds, 0 = off */
+	unsigned		 cache_size;	/* idle threads kept */
+	int			 cache_timeout;	/* seconds */
+};
+
+/* A service that admits nobody until tcp_service_set(); NULL, errno. */
+struct tcp_service *tcp_service_new(struct counters *counters);
+/* Free it; only once tcp_service_shutdown() returned 0. */
+void	tcp_service_free(struct tcp_service *t);
 /*
- * Accept the connections pending on listening socket fd (a bounded batch, so
- * other listeners and signals get their turn).  Returns 0, or -1 with errno
- * when accept(2) ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM) and
- * the caller should stop polling the listeners for a while.
+ * Apply settings s with access list acl (NULL: none) and connect-rate
+ * table rate (NULL: off), both the caller's: new clients at once,
+ * connected ones at their next wait.  Cannot fail.
  */
+void	tcp_service_set(struct tcp_service *t, const struct tcp_settings *s,
+	    const struct acl *acl, struct ratelimit *rate);
+/*
+ * Accept the connections pending on listening socket fd (a bounded batch,
+ * so other listeners and signals get their turn).  Returns 0, or -1 with
+ * errno when accept(2) ran out of a resource (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM) and the caller should stop polling the listeners for a while.
+ */
+int	tcp_accept_batch(struct tcp_service *t, int fd);
 /*
  * Start the threads of admitted clients, a batch at a time (after the
  * listeners are drained, so a burst waits in the daemon rather than in
- * the kernel's backlog); a client without a thread is closed and counted
- * as tcp_refused_thread.  True while more wait: call again without
+ * the kernel's backlog).  True while more wait: call again without
  * sleeping.
  */
-bool	tcp_launch(struct tcp_acceptor *a);
-int	tcp_accept_batch(struct tcp_acceptor *a, int fd);
+bool	tcp_launch(struct tcp_service *t);
+/*
+ * Give memory back after a crowd; the milliseconds until it should be
+ * called again, or -1 when no thread is left.
+ */
+int	tcp_reclaim(struct tcp_service *t);
+/* Clients connected now. */
+unsigned tcp_clients(struct tcp_service *t);
+/*
+ * Refuse new clients, close every connected one (they see EOF) and wait
+ * up to timeout_ms for their threads; 0, or -1 with ETIMEDOUT.
+ */
+int	tcp_service_shutdown(struct tcp_service *t, int timeout_ms);
 
 #endif /* ECHOD_TCP_H */

@@ -111,6 +111,47 @@ START_TEST(test_cli_check_bad)
 }
 END_TEST
 
+/* libconfuse alone would read 010 as 8: refused, with the line. */
+START_TEST(test_cli_check_not_decimal)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 path[PATH_MAX];
+	int	 rc;
+
+	rc = check_config(&d, path, sizeof(path),
+	    CONF_LOCAL "max_clients = 010\n");
+	ck_assert_msg(rc == 78, "-t on max_clients = 010: expected 78, got "
+	    "%d", rc);
+	log_has(&d, "echod: %s:2: max_clients: '010' has a leading zero: "
+	    "integers are decimal only (write 10)\n", path);
+	daemon_free(&d);
+}
+END_TEST
+
+/* Literals the daemon could never bind (start-up would exit 71). */
+START_TEST(test_cli_check_unbindable_listen)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 path[PATH_MAX];
+	int	 rc;
+
+	rc = check_config(&d, path, sizeof(path),
+	    "port = 7777\nlisten = {\"::ffff:127.0.0.1\"}\n");
+	ck_assert_msg(rc == 78, "-t on a mapped address: expected 78, got %d",
+	    rc);
+	log_has(&d, "echod: %s:2: listen: '::ffff:127.0.0.1' can never be "
+	    "bound: an IPv4-mapped IPv6 address, and IPv6 sockets are IPv6 "
+	    "only: write \"127.0.0.1\"\n", path);
+	daemon_free(&d);
+	rc = check_config(&d, path, sizeof(path),
+	    "port = 7777\nlisten = {\"::1\",\n\"fe80::1\"}\n");
+	ck_assert_msg(rc == 78, "-t on fe80::1: expected 78, got %d", rc);
+	log_has(&d, "echod: %s:3: listen: 'fe80::1' can never be bound: a "
+	    "link-local address needs an interface (scope)", path);
+	daemon_free(&d);
+}
+END_TEST
+
 START_TEST(test_cli_unknown_key)
 {
 	struct daemon d = DAEMON_INIT;
@@ -332,6 +373,8 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_bad_usage);
 	tcase_add_test(tc, test_cli_check_good);
 	tcase_add_test(tc, test_cli_check_bad);
+	tcase_add_test(tc, test_cli_check_not_decimal);
+	tcase_add_test(tc, test_cli_check_unbindable_listen);
 	tcase_add_test(tc, test_cli_unknown_key);
 	tcase_add_test(tc, test_cli_missing_file);
 	tcase_add_test(tc, test_cli_bad_config_run);

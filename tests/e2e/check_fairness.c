@@ -8,6 +8,10 @@
  */
 
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <poll.h>
 #include <signal.h>
@@ -42,6 +46,14 @@ refused_from(const char *src, int port)
 	ck_assert_msg(sock_wait_closed(fd, HARNESS_IO_MS) == 0,
 	    "a client from %s was served", src);
 	close(fd);
+}
+
+/* Every thread of the daemon waits (client threads in recv()). */
+static void
+asleep_ok(struct daemon *d)
+{
+	ck_assert_msg(proc_wait_asleep(d->pid, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
 }
 
 /* Connect from src and be echoed within NEWCOMER_MS. */
@@ -91,7 +103,6 @@ static void
 fair_share_case(int hold, int extra)
 {
 	struct daemon d = DAEMON_INIT;
-	struct timespec gap = { 0, 30 * 1000000L };
 	char	 conf[64];
 	int	*fds = calloc((size_t)hold, sizeof(int)), i, nc;
 	bool	*closed = calloc((size_t)hold, sizeof(bool));
@@ -101,15 +112,15 @@ fair_share_case(int hold, int extra)
 	start(&d, conf);
 	fds[0] = client_from("127.0.0.1", d.port);
 	echo_ok(fds[0], "0", 1);
-	/* A coarse-clock tick or more: fds[0] is the longest silent. */
-	nanosleep(&gap, NULL);
+	/* Older to the daemon: fds[0] is the longest silent. */
+	coarse_clock_passes();
 	for (i = 1; i < hold; i++) {
 		fds[i] = client_from("127.0.0.1", d.port);
 		echo_ok(fds[i], "h", 1);
 	}
 	clients_ok(&d, (unsigned)hold);
 	/* Idle hogs: every thread back in recv(), where fair share looks. */
-	nanosleep(&gap, NULL);
+	asleep_ok(&d);
 	/* Over the limit, the heaviest source's newcomers are refused. */
 	for (i = 0; i < extra; i++)
 		refused_from("127.0.0.1", d.port);
@@ -242,6 +253,191 @@ START_TEST(test_connect_rate)
 }
 END_TEST
 
+
+/*
+ * A connection from src that, like a client on a real path, takes its echo
+ * through a 4 KiB receive buffer with a 1,460-byte MSS, sends up to
+ * 128 KiB and never reads.
+ */
+static int
+stalled_sender_from(const char *src, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char	*junk = calloc(1, 128 * 1024);
+	int	 fd, rcvbuf = 4096, mss = 1460;
+	size_t	 sent = 0;
+	ssize_t	 n;
+
+	ck_assert_ptr_nonnull(junk);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof(rcvbuf)), 0);
+	ck_assert_int_eq(setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss,
+	    sizeof(mss)), 0);
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	/* As much as the two windows take, then nothing more. */
+	while (sent < 128 * 1024 && (n = send(fd, junk + sent,
+	    128 * 1024 - sent, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
+		sent += (size_t)n;
+	free(junk);
+	return fd;
+}
+
+/*
+ * Hole 1: every slot is held by one source's clients that stopped reading
+ * (each server thread blocked in send() to a zero window).  Twenty other
+ * sources must still get in and be echoed: a client that takes none of
+ * its echo is the first to go when room is needed.
+ */
+static void
+stalled_senders_case(int max)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 conf[64], src[32];
+	int	*hog = calloc((size_t)max, sizeof(int)), nc[20], i;
+	int	 served = 0;
+
+	ck_assert_ptr_nonnull(hog);
+	snprintf(conf, sizeof(conf), "max_clients = %d\n", max);
+	start(&d, conf);
+	for (i = 0; i < max; i++)
+		hog[i] = stalled_sender_from("127.0.0.2", d.port);
+	clients_ok(&d, (unsigned)max);
+	/*
+	 * Every client has its thread (a sanitizer's thread starts are slow),
+	 * every thread blocked: the windows are full.
+	 */
+	ck_assert_msg(daemon_wait_counter(&d, "tcp_threads_started",
+	    (unsigned long long)max, HARNESS_SANITIZED ? 300000 :
+	    HARNESS_IO_MS) == 0, "%s", harness_error());
+	asleep_ok(&d);
+	/* Each stays connected: each needs a place of its own. */
+	for (i = 0; i < 20; i++) {
+		snprintf(src, sizeof(src), "127.0.0.%d", 3 + i);
+		nc[i] = client_from(src, d.port);
+		if (tcp_echo(nc[i], "hello", 5) == 0)
+			served++;
+		else
+			printf("newcomer %d: %s\n", i, harness_error());
+	}
+	ck_assert_msg(served == 20, "%d of 20 newcomers echoed while one "
+	    "source's clients stopped reading", served);
+	ck_assert_uint_eq(counter_ok(&d, "tcp_evicted_fair_share"), 20);
+	for (i = 0; i < 20; i++)
+		close(nc[i]);
+	for (i = 0; i < max; i++)
+		close(hog[i]);
+	free(hog);
+	stop_ok(&d, SIGTERM);
+}
+
+START_TEST(test_stalled_senders_evicted)
+{
+	stalled_senders_case(50);
+}
+END_TEST
+
+START_TEST(test_stalled_senders_evicted_default_limit)
+{
+	stalled_senders_case(1024);
+}
+END_TEST
+
+/* With idle_timeout = 0, a send nobody takes still ends: send_timeout. */
+START_TEST(test_send_timeout_without_idle_timeout)
+{
+	struct daemon d = DAEMON_INIT;
+	long long t0;
+	int	 fd;
+
+	start(&d, "send_timeout = 1\n");
+	fd = stalled_sender_from("127.0.0.2", d.port);
+	clients_ok(&d, 1);
+	t0 = harness_now_ms();
+	ck_assert_msg(daemon_wait_clients(&d, 0, 10000) == 0, "%s",
+	    harness_error());
+	/* No progress for one second, whatever the window did before. */
+	ck_assert_int_ge(harness_now_ms() - t0, 500);
+	ck_assert_uint_eq(counter_ok(&d, "tcp_closed_idle"), 1);
+	close(fd);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/* Hole 2: fair share switched on by SIGHUP covers clients connected before. */
+START_TEST(test_fair_share_on_by_reload)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 hog[20], nc[5], i;
+	char	 src[32];
+
+	start(&d, "max_clients = 20\nfair_share = false\n");
+	for (i = 0; i < 20; i++)
+		hog[i] = client_from("127.0.0.2", d.port);
+	clients_ok(&d, 20);
+	refused_from("127.0.0.3", d.port);
+	reload(&d, "applied", d.port, CONF_LOCAL
+	    "max_clients = 20\nfair_share = true\n");
+	ck_assert_uint_eq(counter_ok(&d, "reloads"), 1);
+	for (i = 0; i < 5; i++) {
+		snprintf(src, sizeof(src), "127.0.0.%d", 10 + i);
+		nc[i] = newcomer_ok(src, d.port);
+	}
+	ck_assert_uint_eq(counter_ok(&d, "tcp_evicted_fair_share"), 5);
+	for (i = 0; i < 5; i++)
+		close(nc[i]);
+	for (i = 0; i < 20; i++)
+		close(hog[i]);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
+/*
+ * Hole 3: among sources tied for heaviest (one client each), the client
+ * silent longest across all of them goes, never one that exchanged data
+ * in the last seconds while a silent one exists.
+ */
+START_TEST(test_tie_spares_the_active_client)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 idle[50], attacker[80], legit, i;
+	char	 src[32];
+
+	start(&d, "max_clients = 50\n");
+	for (i = 0; i < 50; i++) {
+		snprintf(src, sizeof(src), "127.0.1.%d", 1 + i);
+		idle[i] = client_from(src, d.port);
+	}
+	clients_ok(&d, 50);
+	/* Every thread started and waiting: each a client fair share sees. */
+	counter_wait_ok(&d, "tcp_threads_started", 50);
+	asleep_ok(&d);
+	legit = client_from("127.0.0.200", d.port);
+	echo_ok(legit, "hello", 5);
+	/* More attackers than idle clients: their own turn comes too. */
+	for (i = 0; i < 80; i++) {
+		snprintf(src, sizeof(src), "127.0.2.%d", 1 + i);
+		attacker[i] = client_from(src, d.port);
+		echo_ok(legit, "ping", 4);
+	}
+	/* Accepted and judged after the kernel's handshake: wait for it. */
+	counter_wait_ok(&d, "tcp_evicted_fair_share", 81);
+	echo_ok(legit, "still", 5);
+	for (i = 0; i < 50; i++)
+		close(idle[i]);
+	for (i = 0; i < 80; i++)
+		close(attacker[i]);
+	close(legit);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
 static Suite *
 fairness_suite(void)
 {
@@ -251,6 +447,12 @@ fairness_suite(void)
 	tcase_add_test(tc, test_fair_share_small);
 	tcase_add_test(tc, test_fair_share_5000_idle);
 	tcase_add_test(tc, test_fair_share_off);
+	tc = tcase_new(s, "attacks", 120);
+	tcase_add_test(tc, test_stalled_senders_evicted);
+	tcase_add_test(tc, test_stalled_senders_evicted_default_limit);
+	tcase_add_test(tc, test_send_timeout_without_idle_timeout);
+	tcase_add_test(tc, test_fair_share_on_by_reload);
+	tcase_add_test(tc, test_tie_spares_the_active_client);
 	tc = tcase_new(s, "limits", 60);
 	tcase_add_test(tc, test_max_clients_per_source);
 	tcase_add_test(tc, test_connect_rate);

@@ -225,7 +225,6 @@ deny_9(struct daemon *d)
 static void
 fair_share_on(struct daemon *d)
 {
-	struct timespec idle = { 0, 20 * 1000000L };
 	int	 hog = tcp_connect_src("127.0.0.1", d->port), nc;
 
 	ck_assert_msg(hog != -1, "%s", harness_error());
@@ -234,7 +233,8 @@ fair_share_on(struct daemon *d)
 	 * Idle: its thread is back in recv() (fair share takes only such a
 	 * client), which the echo arriving here does not yet prove.
 	 */
-	nanosleep(&idle, NULL);
+	ck_assert_msg(proc_wait_asleep(d->pid, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
 	nc = tcp_connect_src(fresh_source(), d->port);
 	ck_assert_msg(nc != -1, "%s", harness_error());
 	echo_ok(nc, "n", 1);

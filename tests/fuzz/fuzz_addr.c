@@ -24,6 +24,8 @@
 #include "echod/net.h"
 #include "echod/ipaddr.h"
 
+#include "../acl_ref.h"
+
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The reference: decimal digits only, 1..65535, leading zeros allowed. */
@@ -94,7 +96,7 @@ check_source(const struct ipaddr *ip, int prefix)
 	if (ipaddr_mask(&m, prefix) == -1 ||
 	    cidr_parse(ipaddr_format(&m, prefix, buf, sizeof(buf)), &c, err,
 	    sizeof(err)) == -1 || !ipaddr_equal(&c.addr, &m) ||
-	    c.prefix != prefix || !cidr_contains(&c, ip))
+	    c.prefix != prefix || !acl_ref_contains(&c, ip))
 		abort();
 }
 

@@ -23,6 +23,8 @@
 #include "echod/ipaddr.h"
 #include "echod/udp_policy.h"
 
+#include "../acl_ref.h"
+
 #define RATE	5
 #define BURST	3
 #define REC	24
@@ -133,7 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (lv != LOOPGUARD_OK)
 			continue;
-		for (k = 0; k < 3 && !cidr_contains(&deny[k], &ip); k++)
+		for (k = 0; k < 3 && !acl_ref_contains(&deny[k], &ip); k++)
 			;
 		if ((acl_check(acl, &ip) == ACL_DENY) != (k < 3) ||
 		    (v == UDP_DROP_ACL) != (k < 3))

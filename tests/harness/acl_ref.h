@@ -12,6 +12,18 @@
 
 #include "echod/acl.h"
 #include "echod/cidr.h"
+#include "echod/ipaddr.h"
+
+/* 1 if ip (same family) lies inside c, else 0: what a CIDR means. */
+static inline int
+acl_ref_contains(const struct cidr *c, const struct ipaddr *ip)
+{
+	struct ipaddr m = *ip;
+
+	if (ip->family != c->addr.family || ipaddr_mask(&m, c->prefix) == -1)
+		return 0;
+	return ipaddr_equal(&m, &c->addr);
+}
 
 static inline enum acl_verdict
 acl_ref_check(const struct cidr *allow, size_t nallow,
@@ -22,10 +34,10 @@ acl_ref_check(const struct cidr *allow, size_t nallow,
 
 	for (i = 0; i < nallow; i++)
 		if (allow[i].prefix > best_allow &&
-		    cidr_contains(&allow[i], ip))
+		    acl_ref_contains(&allow[i], ip))
 			best_allow = allow[i].prefix;
 	for (i = 0; i < ndeny; i++)
-		if (deny[i].prefix > best_deny && cidr_contains(&deny[i], ip))
+		if (deny[i].prefix > best_deny && acl_ref_contains(&deny[i], ip))
 			best_deny = deny[i].prefix;
 	if (best_deny >= 0 && best_deny >= best_allow)
 		return ACL_DENY;

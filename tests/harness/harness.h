@@ -216,6 +216,16 @@ int	proc_thread_count(pid_t pid);
 long long proc_status(pid_t pid, const char *field);
 /* CPU time (utime + stime, in clock ticks) pid has used; -1. */
 long long proc_cpu_ticks(pid_t pid);
+/*
+ * Wait up to timeout_ms until every thread of pid sleeps (state S: a client
+ * thread back in recv(), the loops in poll); 0, or -1 (harness_error()).
+ */
+int	proc_wait_asleep(pid_t pid, int timeout_ms);
+/*
+ * Return once CLOCK_MONOTONIC_COARSE (the daemon's clock for silences) has
+ * advanced two ticks: what happened before is older to the daemon.
+ */
+void	coarse_clock_passes(void);
 /* The value of name in the environment pid was exec'd with; 0, or -1. */
 int	proc_environ(pid_t pid, const char *name, char *buf, size_t size);
 /*

@@ -10,9 +10,12 @@
 #include <netinet/in.h>
 
 #include <dirent.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "harness_int.h"
@@ -209,4 +212,62 @@ proc_anon_rss(pid_t pid, size_t size, unsigned *one_page, unsigned *more)
 	}
 	fclose(fp);
 	return 0;
+}
+
+int
+proc_wait_asleep(pid_t pid, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	char	 path[64], buf[512], *p;
+	struct dirent *de;
+	bool	 all;
+	DIR	*dir;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	for (;;) {
+		if ((dir = opendir(path)) == NULL) {
+			harness_seterr("%s: %s", path, strerror(errno));
+			return -1;
+		}
+		all = true;
+		while (all && (de = readdir(dir)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(buf, sizeof(buf), "%s/%s/stat", path,
+			    de->d_name);
+			if ((fp = fopen(buf, "re")) == NULL)
+				continue;	/* gone meanwhile */
+			/* The state follows the last ')' of "(comm)". */
+			if (fgets(buf, sizeof(buf), fp) != NULL &&
+			    (p = strrchr(buf, ')')) != NULL && p[1] == ' ' &&
+			    p[2] != 'S')
+				all = false;
+			fclose(fp);
+		}
+		closedir(dir);
+		if (all)
+			return 0;
+		if (harness_now_ms() >= deadline) {
+			harness_seterr("pid %d: a thread still runs after %d ms",
+			    (int)pid, timeout_ms);
+			return -1;
+		}
+		usleep(2000);
+	}
+}
+
+void
+coarse_clock_passes(void)
+{
+	struct timespec res, t0, t;
+
+	(void)clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t0);
+	/* Two ticks: whatever the daemon read before now reads older. */
+	do {
+		usleep(500);
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec -
+	    t0.tv_nsec) < 2 * (res.tv_sec * 1000000000LL + res.tv_nsec));
 }

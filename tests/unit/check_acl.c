@@ -54,8 +54,9 @@ START_TEST(test_empty_allows_all)
 	struct acl *acl = acl_build(NULL, 0, NULL, 0);
 
 	ck_assert_ptr_nonnull(acl);
-	ck_assert(acl_is_empty(acl));
 	ck_assert_int_eq(check(acl, "192.0.2.1"), ACL_ALLOW);
+	ck_assert_int_eq(check(acl, "0.0.0.0"), ACL_ALLOW);
+	ck_assert_int_eq(check(acl, "::"), ACL_ALLOW);
 	ck_assert_int_eq(check(acl, "2001:db8::1"), ACL_ALLOW);
 	acl_free(acl);
 }
@@ -66,7 +67,6 @@ START_TEST(test_allow_refuses_unmatched)
 	const char *allow[] = { "192.0.2.0/24", NULL };
 	struct acl *acl = build(allow, NULL);
 
-	ck_assert(!acl_is_empty(acl));
 	ck_assert_int_eq(check(acl, "192.0.2.255"), ACL_ALLOW);
 	ck_assert_int_eq(check(acl, "192.0.3.0"), ACL_DENY);
 	ck_assert_int_eq(check(acl, "2001:db8::1"), ACL_DENY);
@@ -175,13 +175,27 @@ START_TEST(test_build_rejects)
 	ck_assert_int_eq(errno, E2BIG);
 	ck_assert_ptr_null(acl_build(NULL, 0, many, ACL_MAX_ENTRIES + 1));
 	ck_assert_int_eq(errno, E2BIG);
-	/* At the limit, both lists: builds. */
+	/*
+	 * At the limit, both lists: builds, in memory linear in the entries
+	 * (acl_bytes: a fixed part and at most two nodes per entry).
+	 */
 	{
 		struct acl *acl = acl_build(many, ACL_MAX_ENTRIES, many,
-		    ACL_MAX_ENTRIES);
+		    ACL_MAX_ENTRIES), *one = acl_build(many, 1, NULL, 0),
+		    *none = acl_build(NULL, 0, NULL, 0);
+		size_t	 node;
 
 		ck_assert_ptr_nonnull(acl);
+		ck_assert_ptr_nonnull(one);
+		ck_assert_ptr_nonnull(none);
+		node = (acl_bytes(one) - acl_bytes(none)) / 2;
+		ck_assert_uint_gt(node, 0);
+		ck_assert_uint_le(node, 64);
+		ck_assert_uint_le(acl_bytes(acl), acl_bytes(none) +
+		    (size_t)2 * 2 * ACL_MAX_ENTRIES * node);
 		acl_free(acl);
+		acl_free(one);
+		acl_free(none);
 	}
 	free(many);
 

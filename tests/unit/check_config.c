@@ -66,7 +66,7 @@ START_TEST(test_all_keys_set)
 	struct echod_config c;
 
 	assert_accepted("port = 7777\nbacklog = 16\nreuseaddr = false\n"
-	    "listen = {\"127.0.0.1\", \"::1\", \"fe80::1\"}\ntcp = true\n"
+	    "listen = {\"127.0.0.1\", \"::1\", \"2001:db8::1\"}\ntcp = true\n"
 	    "udp = false\nmax_clients = 3\nidle_timeout = 30\n"
 	    "log_level = \"debug\"\nudp_loop_guard = no\n"
 	    "tcp_keepalive = 0\nfreebind = true\n", &c);
@@ -81,7 +81,7 @@ START_TEST(test_all_keys_set)
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
 	ck_assert(!c.udp_loop_guard);
 	ck_assert_uint_eq(c.nlisten, 3);
-	ck_assert_str_eq(c.listen[2], "fe80::1");
+	ck_assert_str_eq(c.listen[2], "2001:db8::1");
 }
 END_TEST
 
@@ -117,6 +117,73 @@ START_TEST(test_int_boundaries)
 	snprintf(want, sizeof(want), ":1: %s %ld out of range", b->key,
 	    b->max + 1);
 	assert_rejected(text, want);
+}
+END_TEST
+
+/*
+ * Every integer key (each line "key = N" of the defaults' -T output, so a
+ * key added later is covered too) is decimal only: libconfuse alone would
+ * read 010 as 8 and 0x10 as 16.
+ */
+static const struct not_decimal {
+	const char	*value;
+	const char	*why;
+} not_decimal[] = {
+	{ "010",	"has a leading zero: integers are decimal only (write 10)" },
+	{ "0300",	"has a leading zero: integers are decimal only (write 300)" },
+	{ "00",		"has a leading zero: integers are decimal only (write 0)" },
+	{ "-012",	"has a leading zero: integers are decimal only (write -12)" },
+	{ "0x10",	"is hexadecimal: integers are decimal only" },
+	{ "0X1f",	"is hexadecimal: integers are decimal only" },
+	{ "1.5",	"is not a decimal integer" },
+	{ "1e3",	"is not a decimal integer" },
+	{ "12abc",	"is not a decimal integer" },
+	{ "\"\"",	"is not a decimal integer" },
+	{ "\" 5\"",	"is not a decimal integer" },
+};
+
+START_TEST(test_int_keys_decimal_only)
+{
+	struct echod_config c;
+	char	*dump = NULL, *line, *save = NULL, key[64], text[256];
+	char	 want[256], value[32];
+	size_t	 size = 0, i;
+	unsigned nkeys = 0;
+	FILE	*fp;
+	long	 v;
+
+	ck_assert_int_eq(config_defaults(&c), 0);
+	ck_assert((fp = open_memstream(&dump, &size)) != NULL);
+	ck_assert_int_eq(config_print(&c, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	for (line = strtok_r(dump, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%63s = %ld", key, &v) != 2 ||
+		    strchr(line, '"') != NULL || strchr(line, '{') != NULL)
+			continue;
+		nkeys++;
+		/* Its default, written in decimal, is taken. */
+		snprintf(text, sizeof(text), "%s = %ld\n", key, v);
+		assert_accepted(text, &c);
+		for (i = 0; i < sizeof(not_decimal) / sizeof(not_decimal[0]);
+		    i++) {
+			snprintf(text, sizeof(text), "# %s\n%s = %s\n", key,
+			    key, not_decimal[i].value);
+			snprintf(value, sizeof(value), "%s",
+			    not_decimal[i].value);
+			/* The message shows the value without its quotes. */
+			if (value[0] == '"') {
+				memmove(value, value + 1, strlen(value));
+				value[strlen(value) - 1] = '\0';
+			}
+			snprintf(want, sizeof(want), "(string):2: %s: '%s' %s",
+			    key, value, not_decimal[i].why);
+			assert_rejected(text, want);
+		}
+	}
+	free(dump);
+	/* port ... udp_rate_table_size: 17 today, more as keys are added. */
+	ck_assert_msg(nkeys >= 17, "only %u integer keys in -T", nkeys);
 }
 END_TEST
 
@@ -159,8 +226,10 @@ END_TEST
 
 START_TEST(test_bad_types)
 {
-	assert_rejected("port = \"seven\"\n", "invalid integer value");
-	assert_rejected("port = 1.5\n", "invalid integer value");
+	assert_rejected("port = \"seven\"\n",
+	    ":1: port: 'seven' is not a decimal integer");
+	assert_rejected("port = 1.5\n", ":1: port: '1.5' is not a decimal "
+	    "integer");
 	assert_rejected("tcp = perhaps\n", "invalid boolean value");
 	assert_rejected("port = 99999999999999999999999\n", ":1:");
 }
@@ -173,6 +242,35 @@ START_TEST(test_listen_not_literal)
 	assert_rejected("listen = {\"1.2.3.4:7\"}\n", "not an IPv4 or IPv6");
 	assert_rejected("listen = {\"\"}\n", "not an IPv4 or IPv6");
 	assert_rejected("listen = {\"::1%lo\"}\n", "not an IPv4 or IPv6");
+}
+END_TEST
+
+/*
+ * Addresses inet_pton() takes but the daemon can never bind: start-up
+ * would exit 71, so -t and a reload refuse them with the line.
+ */
+START_TEST(test_listen_never_bindable)
+{
+	struct echod_config c;
+
+	/* IPv6 sockets are IPV6_V6ONLY: a mapped address binds nothing. */
+	assert_rejected("port = 7\nlisten = {\"::1\", \"::ffff:127.0.0.1\"}\n",
+	    ":2: listen: '::ffff:127.0.0.1' can never be bound: an "
+	    "IPv4-mapped IPv6 address, and IPv6 sockets are IPv6 only: "
+	    "write \"127.0.0.1\"");
+	assert_rejected("listen = {\"::FFFF:0.0.0.0\"}\n",
+	    "write \"0.0.0.0\"");
+	assert_rejected("listen = {\"::ffff:c000:201\"}\n",
+	    "write \"192.0.2.1\"");
+	/* No scope can be given ("%lo" is not a literal), and bind needs one. */
+	assert_rejected("\nlisten = {\"fe80::1\"}\n", ":2: listen: 'fe80::1' "
+	    "can never be bound: a link-local address needs an interface "
+	    "(scope)");
+	assert_rejected("listen = {\"febf:ffff::1\"}\n", "link-local");
+	/* Their neighbours bind. */
+	assert_accepted("listen = {\"::fffe:127.0.0.1\", \"fec0::1\", "
+	    "\"::127.0.0.1\", \"2001:db8::1\"}\n", &c);
+	ck_assert_uint_eq(c.nlisten, 4);
 }
 END_TEST
 
@@ -444,12 +542,14 @@ config_suite(void)
 	tcase_add_test(tc, test_all_keys_set);
 	tcase_add_loop_test(tc, test_int_boundaries, 0,
 	    sizeof(boundaries) / sizeof(boundaries[0]));
+	tcase_add_test(tc, test_int_keys_decimal_only);
 	tcase_add_test(tc, test_unknown_key);
 	tcase_add_test(tc, test_syntax_error);
 	tcase_add_test(tc, test_comments_keep_lines);
 	tcase_add_test(tc, test_control_bytes_not_logged);
 	tcase_add_test(tc, test_bad_types);
 	tcase_add_test(tc, test_listen_not_literal);
+	tcase_add_test(tc, test_listen_never_bindable);
 	tcase_add_test(tc, test_listen_limits);
 	tcase_add_test(tc, test_log_level);
 	tcase_add_test(tc, test_nothing_to_serve);

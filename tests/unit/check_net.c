@@ -118,7 +118,24 @@ listen_on(const char *host, struct sockaddr_storage *bound)
 	return fd;
 }
 
-/* Connect to the listener, send through net_send_all, read it back. */
+/* Send all of buf as the echo loop does: what fits, then wait. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = net_send_nowait(fd, buf, len)) == -1)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+		if (len > 0 && net_wait_writable(fd, 2000) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Connect to the listener, send through net_send_nowait, read it back. */
 static void
 roundtrip(const char *host)
 {
@@ -139,14 +156,14 @@ roundtrip(const char *host)
 	afd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(afd, 0);
 	ck_assert_int_eq(net_set_nodelay(afd), 0);
-	ck_assert_int_eq(net_set_timeouts(afd, 2), 0);
-	ck_assert_int_eq(net_send_all(afd, "ping", 4), 0);
+	ck_assert_int_eq(net_set_recv_timeout(afd, 2), 0);
+	ck_assert_int_eq(send_all(afd, "ping", 4), 0);
 	ck_assert_int_eq(recv(cfd, buf, 4, MSG_WAITALL), 4);
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
 	/* Peer gone: an error, never SIGPIPE (the test would die). */
 	close(cfd);
-	ck_assert_int_eq(net_send_all(afd, "x", 1) == -1 ||
-	    net_send_all(afd, "x", 1) == -1 || net_send_all(afd, "x", 1) == -1,
+	ck_assert_int_eq(send_all(afd, "x", 1) == -1 ||
+	    send_all(afd, "x", 1) == -1 || send_all(afd, "x", 1) == -1,
 	    1);
 	close(afd);
 	close(lfd);
@@ -161,6 +178,46 @@ END_TEST
 START_TEST(test_tcp_v6)
 {
 	roundtrip("::1");
+}
+END_TEST
+
+/*
+ * net_addr_bindable() refuses exactly what bind() refuses on echod's
+ * sockets (IPV6_V6ONLY): try both on loopback's port 0.
+ */
+static const struct bindable_case {
+	const char	*text;
+	int		 bindable;
+} bind_cases[] = {
+	{ "127.0.0.1", 0 }, { "::1", 0 }, { "::", 0 }, { "0.0.0.0", 0 },
+	{ "::ffff:127.0.0.1", -1 }, { "::ffff:0.0.0.0", -1 },
+	{ "fe80::1", -1 }, { "febf::1", -1 },
+};
+
+START_TEST(test_bindable)
+{
+	const struct bindable_case *c = &bind_cases[_i];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char	 why[128] = "";
+	int	 fd;
+
+	ck_assert_int_eq(net_parse_addr(c->text, 0, &ss, &len), 0);
+	ck_assert_msg(net_addr_bindable(&ss, why, sizeof(why)) ==
+	    c->bindable, "%s: '%s'", c->text, why);
+	ck_assert_msg((c->bindable == 0) == (why[0] == '\0'),
+	    "%s: why '%s'", c->text, why);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 1, true, false);
+	if (fd == -1 && c->bindable == 0 && ss.ss_family ==
+	    AF_INET6 && errno == EAFNOSUPPORT) {
+		test_skip("no IPv6 here");
+		return;
+	}
+	ck_assert_msg((fd != -1) == (c->bindable == 0),
+	    "%s: bind %s: %s", c->text, fd == -1 ? "failed" :
+	    "worked", strerror(errno));
+	if (fd != -1)
+		close(fd);
 }
 END_TEST
 
@@ -243,6 +300,8 @@ net_suite(void)
 	tcase_add_test(tc, test_tcp_v4);
 	tcase_add_test(tc, test_tcp_v6);
 	tcase_add_test(tc, test_tcp_v4_v6_same_port);
+	tcase_add_loop_test(tc, test_bindable, 0,
+	    sizeof(bind_cases) / sizeof(bind_cases[0]));
 	tcase_add_test(tc, test_bind_conflict);
 	tcase_add_test(tc, test_udp_pktinfo);
 	suite_add_tcase(s, tc);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for session.c: the client registry (count, peak, total),
- * admission against max_clients, refusal while stopping, echo through a
- * session thread, and shutdown waking blocked threads.  Clients are
- * socketpairs, so no network is involved.
+ * Unit tests for session.c, the echo loop, run by a worker pool over a
+ * client registry as the daemon runs it: echo and counts, admission
+ * against max_clients, refusal while stopping, shutdown waking blocked
+ * threads, the idle and send timeouts, and a thread that cannot start.
+ * Clients are socketpairs, so no network is involved.
  */
 
 #include <sys/socket.h>
@@ -18,27 +19,69 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "echod/session.h"
+#include "echod/clients.h"
 #include "echod/counters.h"
+#include "echod/session.h"
+#include "echod/workers.h"
 
 #include "suite.h"
 
-static struct sessions	reg;
-static struct counters	counters;
+static struct clients	*reg;
+static struct workers	*pool;
+static struct counters	 counters;
 static const struct sockaddr_in peer = { .sin_family = AF_INET };
+static int		 dropped_err;
+
+static void
+run(void *job, struct counter_shard *ctr, void *ctx)
+{
+	(void)ctx;
+	session_serve(job, ctr);
+}
+
+static void
+drop(void *job, int err, void *ctx)
+{
+	struct session *s = job;
+
+	(void)ctx;
+	clients_leave(s->clients, &s->client);
+	close(s->client.fd);
+	dropped_err = err;
+}
+
+static void
+launched(void *ctx)
+{
+	(void)ctx;
+	clients_note_peak(reg);
+}
+
+static const struct workers_ops ops = { run, drop, launched };
+
+static void
+make_pool(size_t stack)
+{
+	pool = workers_new(sizeof(struct session), stack, &ops, NULL,
+	    &counters, CTR_TCP_THREADS_STARTED, CTR_TCP_THREADS_CACHED);
+	ck_assert_ptr_nonnull(pool);
+}
 
 static void
 setup(void)
 {
 	ck_assert_int_eq(counters_init(&counters), 0);
-	ck_assert_int_eq(sessions_init(&reg, &counters), 0);
+	ck_assert_ptr_nonnull(reg = clients_new(&counters));
+	make_pool(session_stack_size());
 }
 
 static void
 teardown(void)
 {
-	ck_assert_int_eq(sessions_shutdown(&reg, 2000), 0);
-	sessions_destroy(&reg);
+	clients_shutdown(reg);
+	ck_assert_int_eq(workers_shutdown(pool, 2000), 0);
+	workers_free(pool);
+	clients_free(reg);
 	counters_destroy(&counters);
 }
 
@@ -46,27 +89,33 @@ teardown(void)
 static int
 start_client(unsigned max_clients, int *err)
 {
-	const struct session_admission adm = { .max_clients = max_clients };
+	const struct client_limits lim = { .max_clients = max_clients };
 	struct ipaddr src = { .family = AF_INET };
-	struct sockaddr_storage failed_peer;
-	unsigned failed;
-	bool	 evicted;
+	enum clients_verdict v;
+	struct session *s;
 	int	 sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 	    sv), 0);
-	if (session_start(&reg, sv[1], (const struct sockaddr *)&peer,
-	    sizeof(peer), &src, &adm, &evicted) == -1) {
-		*err = errno;
+	ck_assert_ptr_nonnull(s = workers_alloc(pool));
+	client_init(&s->client, sv[1], (const struct sockaddr *)&peer,
+	    sizeof(peer), &src);
+	s->clients = reg;
+	if ((v = clients_join(reg, &s->client, &src, &lim)) !=
+	    CLIENTS_JOINED) {
+		*err = v == CLIENTS_FULL ? EBUSY : v == CLIENTS_STOPPING ?
+		    ESHUTDOWN : EINVAL;
+		workers_release(pool, s);
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	dropped_err = 0;
+	workers_submit(pool, s);
 	/* Admitted: now its thread, which closes sv[1] if it cannot start. */
-	ck_assert(!sessions_launch(&reg, 1000, &failed, &failed_peer));
-	if (failed > 0) {
-		ck_assert_uint_eq(failed, 1);
-		*err = errno;
+	ck_assert(!workers_launch(pool, 1000));
+	if (dropped_err != 0) {
+		*err = dropped_err;
 		close(sv[0]);
 		return -1;
 	}
@@ -81,9 +130,9 @@ await_count(unsigned want)
 	struct timespec ts = { 0, 2000000 };
 	int	 i;
 
-	for (i = 0; i < 2500 && sessions_count(&reg) != want; i++)
+	for (i = 0; i < 2500 && clients_count(reg) != want; i++)
 		nanosleep(&ts, NULL);
-	ck_assert_uint_eq(sessions_count(&reg), want);
+	ck_assert_uint_eq(clients_count(reg), want);
 }
 
 /* Read exactly len bytes with a 5 s bound; 0 on EOF first. */
@@ -153,7 +202,7 @@ START_TEST(test_max_clients)
 	extra = start_client(2, &err);
 	ck_assert_int_eq(extra, -1);
 	ck_assert_int_eq(err, EBUSY);
-	ck_assert_uint_eq(sessions_count(&reg), 2);
+	ck_assert_uint_eq(clients_count(reg), 2);
 	/* One leaves: room for one more. */
 	close(c[0]);
 	await_count(1);
@@ -176,8 +225,9 @@ START_TEST(test_shutdown_wakes_and_refuses)
 		ck_assert_int_ge(c[i], 0);
 	}
 	/* Threads sit in recv(); shutdown must wake them all. */
-	ck_assert_int_eq(sessions_shutdown(&reg, 2000), 0);
-	ck_assert_uint_eq(sessions_count(&reg), 0);
+	clients_shutdown(reg);
+	ck_assert_int_eq(workers_shutdown(pool, 2000), 0);
+	ck_assert_uint_eq(clients_count(reg), 0);
 	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 8);
 	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 0);
 	for (i = 0; i < 8; i++) {
@@ -196,7 +246,7 @@ START_TEST(test_idle_timeout)
 	char	 buf[8];
 	int	 c, err;
 
-	sessions_set_idle_timeout(&reg, 1);
+	clients_set_timeouts(reg, 1, 0);
 	c = start_client(4, &err);
 	ck_assert_int_ge(c, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -221,15 +271,20 @@ END_TEST
  */
 START_TEST(test_thread_failure_rolls_back)
 {
+	struct workers *old;
 	int	 c, err;
 
 	c = start_client(4, &err);
 	ck_assert_int_ge(c, 0);
-	ck_assert_int_eq(pthread_attr_setstacksize(&reg.attr,
-	    (size_t)1 << 46), 0);
+	/* A pool whose threads' stacks cannot be mapped. */
+	old = pool;
+	make_pool((size_t)1 << 46);
 	ck_assert_int_eq(start_client(4, &err), -1);
+	ck_assert_int_eq(workers_shutdown(pool, 2000), 0);
+	workers_free(pool);
+	pool = old;
 	ck_assert_int_eq(err, EAGAIN);
-	ck_assert_uint_eq(sessions_count(&reg), 1);
+	ck_assert_uint_eq(clients_count(reg), 1);
 	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 1);
 	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
 	close(c);
