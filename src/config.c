@@ -124,6 +124,17 @@ static const struct config_key keys[] = {
 	    0, ECHOD_MAX_ACL, false),
 	KEY(CFG_STR_LIST("deny", NULL, CFGF_NONE), KEY_CIDRS, OFF(deny),
 	    0, ECHOD_MAX_ACL, false),
+	/* A fleet: siblings on one port, drain on stop, PROXY headers. */
+	KEY(CFG_BOOL("reuseport", cfg_false, CFGF_NONE), KEY_BOOL,
+	    OFF(reuseport), 0, 0, true),
+	KEY(CFG_INT("shutdown_grace", 0, CFGF_NONE), KEY_INT,
+	    OFF(shutdown_grace), 0, ECHOD_MAX_SHUTDOWN_GRACE, false),
+	KEY(CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE), KEY_BOOL,
+	    OFF(proxy_protocol), 0, 0, false),
+	KEY(CFG_STR_LIST("proxy_from", NULL, CFGF_NONE), KEY_CIDRS,
+	    OFF(proxy_from), 0, ECHOD_MAX_ACL, false),
+	KEY(CFG_INT("proxy_timeout", ECHOD_DEFAULT_PROXY_TIMEOUT, CFGF_NONE),
+	    KEY_INT, OFF(proxy_timeout), 1, ECHOD_MAX_PROXY_TIMEOUT, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -326,13 +337,46 @@ config_schema(void)
 	return cfg;
 }
 
-/* Checks that span keys, after parsing; name the file since no line fits. */
+/*
+ * The line of the last "key" assignment in text (comments already blanked),
+ * for a check that spans keys; 0 if the key is not in the text.
+ */
 static int
-config_check(const struct echod_config *c, const char *name)
+key_line(const char *text, size_t len, const char *key)
 {
+	size_t	 klen = strlen(key), i;
+	int	 line = 1, found = 0;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\n') {
+			line++;
+			continue;
+		}
+		if ((i == 0 || strchr(" \t\n\r;,", text[i - 1]) != NULL) &&
+		    len - i > klen && memcmp(text + i, key, klen) == 0 &&
+		    strchr(" \t=", text[i + klen]) != NULL)
+			found = line;
+	}
+	return found;
+}
+
+/* Checks that span keys, after parsing: the file, and a line where one fits. */
+static int
+config_check(const struct echod_config *c, const char *name,
+    const char *text, size_t len)
+{
+	int	 line;
+
 	if (!c->tcp && !c->udp) {
 		log_errx("%s: tcp and udp are both false: nothing to serve",
 		    name);
+		return -1;
+	}
+	if (c->proxy_protocol && c->proxy_from.n == 0) {
+		line = key_line(text, len, "proxy_protocol");
+		log_errx("%s:%d: proxy_protocol is true but proxy_from is "
+		    "empty: list the load balancers' addresses", name,
+		    line > 0 ? line : 1);
 		return -1;
 	}
 	return 0;
@@ -377,7 +421,9 @@ config_free(struct echod_config *c)
 {
 	free(c->allow.v);
 	free(c->deny.v);
-	c->allow = c->deny = (struct cidr_list){ .v = NULL, .n = 0 };
+	free(c->proxy_from.v);
+	c->allow = c->deny = c->proxy_from =
+	    (struct cidr_list){ .v = NULL, .n = 0 };
 }
 
 static int
@@ -746,7 +792,7 @@ config_parse(struct echod_config *c, const char *name, char *text,
 	errno = EINVAL;
 	if (config_copy(&tmp, cfg, name) == -1)
 		goto out;
-	if (config_check(&tmp, name) == -1) {
+	if (config_check(&tmp, name, text, len) == -1) {
 		config_free(&tmp);
 		goto out;
 	}

@@ -56,6 +56,9 @@ static const struct counter_def defs[CTR_COUNT] = {
 	[CTR_TCP_EVICTED_FAIR_SHARE] = { "tcp_evicted_fair_share",
 	    "idle TCP clients of the heaviest source closed to admit another "
 	    "source (fair_share)", false },
+	[CTR_TCP_REFUSED_PROXY_HEADER] = { "tcp_refused_proxy_header",
+	    "TCP connections from proxy_from closed: no valid PROXY header "
+	    "within proxy_timeout", false },
 	[CTR_UDP_DATAGRAMS_IN] = { "udp_datagrams_in",
 	    "UDP datagrams received", false },
 	[CTR_UDP_DATAGRAMS_OUT] = { "udp_datagrams_out",

@@ -50,10 +50,10 @@ listener_open(struct listener *l, int type, const struct sockaddr_storage *ss,
 
 	if (type == SOCK_STREAM)
 		fd = net_tcp_listen((const struct sockaddr *)ss, len,
-		    cfg->backlog, cfg->reuseaddr, cfg->freebind);
+		    cfg->backlog, cfg->reuseaddr, cfg->freebind, cfg->reuseport);
 	else
 		fd = net_udp_bind((const struct sockaddr *)ss, len,
-		    cfg->freebind);
+		    cfg->freebind, cfg->reuseport);
 	if (fd == -1) {
 		log_err("cannot bind %s %s", proto_name(type), net_format_addr(
 		    (const struct sockaddr *)ss, addr, sizeof(addr)));
@@ -135,6 +135,7 @@ listeners_prepare(const struct listeners *ls, const struct echod_config *cfg,
 	memset(ch, 0, sizeof(*ch));
 	ch->backlog = cfg->backlog;
 	ch->reuseaddr = cfg->reuseaddr;
+	ch->reuseport = cfg->reuseport;
 	if (cfg->tcp && plan(ch->next.tcp, &ch->next.ntcp, ch->fresh_tcp,
 	    ls->tcp, ls->ntcp, ch->kept_tcp, SOCK_STREAM, cfg) == -1)
 		return -1;
@@ -161,6 +162,20 @@ listeners_abort(struct listeners_change *ch)
 	memset(ch, 0, sizeof(*ch));
 }
 
+/*
+ * reuseport on kept sockets, in place: on, a sibling instance may bind the
+ * port from now on; off parts no sibling already sharing it.
+ */
+static void
+set_reuseport(const struct listener *l, size_t n, const bool *fresh, bool on)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!fresh[i] && net_set_reuseport(l[i].fd, on) == -1)
+			log_warn("%s: cannot change SO_REUSEPORT", l[i].name);
+}
+
 void
 listeners_commit(struct listeners *ls, const struct listeners_change *ch)
 {
@@ -181,6 +196,8 @@ listeners_commit(struct listeners *ls, const struct listeners_change *ch)
 			log_warn("%s: cannot change SO_REUSEADDR",
 			    ch->next.tcp[i].name);
 	}
+	set_reuseport(ch->next.tcp, ch->next.ntcp, ch->fresh_tcp, ch->reuseport);
+	set_reuseport(ch->next.udp, ch->next.nudp, ch->fresh_udp, ch->reuseport);
 	*ls = ch->next;
 }
 

@@ -147,13 +147,15 @@ open_socket(const struct sockaddr *sa, int type)
 
 int
 net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
-    bool reuseaddr, bool freebind)
+    bool reuseaddr, bool freebind, bool reuseport)
 {
 	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_STREAM)) == -1)
 		return -1;
 	if (reuseaddr && set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) == -1)
+		return close_fail(fd);
+	if (reuseport && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1)
 		return close_fail(fd);
 	/* Linux honours IP_FREEBIND on IPv6 sockets as well. */
 	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
@@ -193,17 +195,26 @@ net_udp_pktinfo(int fd, int family)
 }
 
 int
-net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind)
+net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind,
+    bool reuseport)
 {
 	int	 fd;
 
 	if ((fd = open_socket(sa, SOCK_DGRAM)) == -1)
 		return -1;
+	if (reuseport && set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) == -1)
+		return close_fail(fd);
 	if (freebind && set_int_opt(fd, IPPROTO_IP, IP_FREEBIND, 1) == -1)
 		return close_fail(fd);
 	if (net_udp_pktinfo(fd, sa->sa_family) == -1 || bind(fd, sa, len) == -1)
 		return close_fail(fd);
 	return fd;
+}
+
+int
+net_set_reuseport(int fd, bool on)
+{
+	return set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, on ? 1 : 0);
 }
 
 int

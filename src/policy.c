@@ -47,6 +47,13 @@ policy_prepare(const struct policy *cur, const struct echod_config *cfg,
 		log_err("cannot build the allow/deny list");
 		goto fail;
 	}
+	/* The balancers: an allow-only list, so the rest is "not one". */
+	if (cfg->proxy_protocol && cfg->proxy_from.n > 0 &&
+	    (next->proxy_from = acl_build(cfg->proxy_from.v,
+	    cfg->proxy_from.n, NULL, 0)) == NULL) {
+		log_err("cannot build the proxy_from list");
+		goto fail;
+	}
 	if (cfg->udp_rate_per_source > 0) {
 		next->udp_rate_size = (size_t)cfg->udp_rate_table_size;
 		if (cur->udp_rate != NULL &&
@@ -78,6 +85,7 @@ void
 policy_abort(const struct policy *cur, struct policy *next)
 {
 	acl_free(next->acl);
+	acl_free(next->proxy_from);
 	if (next->udp_rate != cur->udp_rate)
 		ratelimit_free(next->udp_rate);
 	if (next->tcp_rate != cur->tcp_rate)
@@ -89,6 +97,7 @@ void
 policy_commit(struct policy *cur, const struct policy *next)
 {
 	acl_free(cur->acl);
+	acl_free(cur->proxy_from);
 	if (cur->udp_rate != next->udp_rate)
 		ratelimit_free(cur->udp_rate);
 	if (cur->tcp_rate != next->tcp_rate)
@@ -100,6 +109,7 @@ void
 policy_free(struct policy *g)
 {
 	acl_free(g->acl);
+	acl_free(g->proxy_from);
 	ratelimit_free(g->udp_rate);
 	ratelimit_free(g->tcp_rate);
 	*g = (struct policy){ .hk = g->hk };

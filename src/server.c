@@ -110,6 +110,7 @@ tcp_settings_of(const struct echod_config *cfg, struct tcp_settings *t)
 		.keepalive = cfg->tcp_keepalive,
 		.cache_size = (unsigned)cfg->thread_cache_size,
 		.cache_timeout = cfg->thread_cache_timeout,
+		.proxy_timeout = cfg->proxy_timeout,
 	};
 }
 
@@ -149,6 +150,7 @@ server_configure(struct server *srv, struct echod_config *next, bool first)
 		listeners_commit(&srv->sockets, &ch);
 	policy_commit(&srv->policy, &p);
 	tcp_settings_of(next, &tcp);
+	tcp.proxy_from = srv->policy.proxy_from;
 	tcp_service_set(srv->tcp, &tcp, srv->policy.acl, srv->policy.tcp_rate);
 	policy_udp(&srv->policy, next, &srv->sockets, &pol);
 	udp_service_resume_with(&srv->udp_service, srv->sockets.udp,
@@ -321,9 +323,12 @@ poll_timeout(long long resume, bool status)
 	return status ? STATUS_INTERVAL_MS : -1;
 }
 
-/* The accept loop; returns 0 on SIGTERM/SIGINT, or -1 on failure. */
+/*
+ * The accept loop; returns 0 on SIGTERM/SIGINT (the signals taken in
+ * *stop), or -1 on failure.
+ */
 static int
-accept_loop(struct server *srv, const sigset_t *waitmask)
+accept_loop(struct server *srv, const sigset_t *waitmask, int *stop)
 {
 	struct pollfd pfd[ECHOD_MAX_LISTEN];
 	struct timespec ts;
@@ -345,8 +350,10 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 			server_log_stats(srv);
 		if (sig & SIGNALS_RELOAD)
 			(void)server_reload(srv);
-		if (sig & SIGNALS_STOP)
+		if (sig & SIGNALS_STOP) {
+			*stop = sig;
 			return 0;
+		}
 		if (with_status)
 			update_status(srv, status, sizeof(status));
 
@@ -383,17 +390,93 @@ accept_loop(struct server *srv, const sigset_t *waitmask)
 	}
 }
 
+/*
+ * shutdown_grace: stop taking clients (the listeners close, so a sibling
+ * instance or the balancer takes new ones; UDP stops too), and keep
+ * echoing to the connected ones until they leave, the grace ends, or a
+ * second SIGTERM or a SIGINT cuts it short.  server_run() then closes
+ * whoever is left.  Connections already in the accept queue are taken
+ * first, so closing the listener resets nobody (half-open ones move to a
+ * sibling with net.ipv4.tcp_migrate_req = 1).
+ */
+static void
+drain(struct server *srv, const sigset_t *waitmask)
+{
+	struct pollfd pfd[ECHOD_MAX_LISTEN];
+	struct notify_watchdog wd;
+	struct timespec ts;
+	long long end = monotime_ms() + srv->cfg.shutdown_grace * 1000LL;
+	long long left;
+	unsigned n, shown = (unsigned)-1;
+	size_t	 i;
+	int	 sig;
+
+	for (i = 0; i < srv->sockets.ntcp; i++)
+		pfd[i] = (struct pollfd){ .fd = srv->sockets.tcp[i].fd,
+		    .events = POLLIN };
+	if (poll(pfd, srv->sockets.ntcp, 0) > 0)
+		(void)accept_ready(srv, pfd, srv->sockets.ntcp);
+	listeners_close_tcp(&srv->sockets);
+	udp_service_stop(&srv->udp_service);
+	listeners_close(&srv->sockets);
+	while (tcp_launch(srv->tcp))
+		;
+	(void)notify_watchdog_init(&wd, monotime_ms());
+	log_notice("draining %u clients for up to %d s (shutdown_grace); "
+	    "SIGTERM again or SIGINT ends it", tcp_clients(srv->tcp),
+	    srv->cfg.shutdown_grace);
+	for (;;) {
+		(void)notify_watchdog_kick(&wd, monotime_ms(), 0);
+		if ((n = tcp_clients(srv->tcp)) != shown) {
+			notify_status("draining, %u clients", n);
+			shown = n;
+		}
+		if (n == 0) {
+			log_notice("drained: every client left");
+			return;
+		}
+		if ((left = end - monotime_ms()) <= 0) {
+			log_notice("shutdown_grace over: closing %u clients", n);
+			return;
+		}
+		sig = signals_take();
+		if (sig & SIGNALS_STATS)
+			server_log_stats(srv);
+		if (sig & SIGNALS_RELOAD)
+			log_notice("reload: not while draining");
+		if (sig & SIGNALS_STOP) {
+			log_notice("%s: grace cut short, closing %u clients",
+			    sig & SIGNALS_INTERRUPT ? "SIGINT" : "SIGTERM", n);
+			return;
+		}
+		/* Clients leave on their threads: look again every 100 ms. */
+		left = notify_watchdog_timeout(&wd, left < 100 ? left : 100,
+		    monotime_ms());
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000L;
+		if (ppoll(NULL, 0, &ts, waitmask) == -1 && errno != EINTR) {
+			log_err("ppoll");
+			return;
+		}
+		(void)tcp_reclaim(srv->tcp);
+	}
+}
+
 int
 server_run(struct server *srv, const sigset_t *waitmask)
 {
-	int	 rc;
+	int	 rc, sig = 0;
 
 	notify_ready();
 	log_event(LOG_EVENT_START, LOG_LEVEL_INFO, "started (echod %s)",
 	    ECHOD_VERSION);
-	rc = accept_loop(srv, waitmask);
+	rc = accept_loop(srv, waitmask, &sig);
 	notify_stopping();
 	log_info("stopping");
+	/* SIGTERM with a grace drains; SIGINT (Ctrl-C) never waits. */
+	if (rc == 0 && srv->cfg.shutdown_grace > 0 &&
+	    !(sig & SIGNALS_INTERRUPT))
+		drain(srv, waitmask);
 	/* No new clients from here on; pending ones are refused. */
 	listeners_close_tcp(&srv->sockets);
 	udp_service_stop(&srv->udp_service);

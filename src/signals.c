@@ -21,6 +21,7 @@
 static volatile sig_atomic_t want_stop;
 static volatile sig_atomic_t want_reload;
 static volatile sig_atomic_t want_stats;
+static volatile sig_atomic_t want_interrupt;
 
 static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
@@ -34,6 +35,10 @@ on_signal(int signo)
 		break;
 	case SIGUSR1:
 		want_stats = 1;
+		break;
+	case SIGINT:
+		want_interrupt = 1;
+		want_stop = 1;
 		break;
 	default:
 		want_stop = 1;
@@ -104,5 +109,6 @@ signals_take(void)
 {
 	return take(&want_stop, SIGNALS_STOP) |
 	    take(&want_reload, SIGNALS_RELOAD) |
-	    take(&want_stats, SIGNALS_STATS);
+	    take(&want_stats, SIGNALS_STATS) |
+	    take(&want_interrupt, SIGNALS_INTERRUPT);
 }

@@ -41,6 +41,9 @@
 #define ECHOD_MIN_RATE_TABLE	8
 #define ECHOD_MAX_RATE_TABLE	16777216
 #define ECHOD_MAX_ACL		65536	/* entries in allow, in deny */
+#define ECHOD_MAX_SHUTDOWN_GRACE 3600	/* seconds of drain on SIGTERM */
+#define ECHOD_DEFAULT_PROXY_TIMEOUT 3	/* seconds for a whole PROXY header */
+#define ECHOD_MAX_PROXY_TIMEOUT	60
 
 struct cidr;
 
@@ -80,11 +83,16 @@ struct echod_config {
 	struct cidr_list allow;
 	struct cidr_list deny;
 	size_t	nlisten;
+	bool	reuseport;		/* SO_REUSEPORT: siblings share the port */
+	int	shutdown_grace;		/* seconds SIGTERM drains clients, 0 = none */
+	bool	proxy_protocol;		/* PROXY headers from proxy_from */
+	struct cidr_list proxy_from;	/* the load balancers */
+	int	proxy_timeout;		/* seconds for the whole header */
 	char	listen[ECHOD_MAX_LISTEN][INET6_ADDRSTRLEN];
 };
 
 /*
- * A loaded config owns the allow and deny lists; release them with
+ * A loaded config owns the allow, deny and proxy_from lists; release them with
  * config_free() (a copy by value moves the ownership).
  */
 void	config_free(struct echod_config *c);

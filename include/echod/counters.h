@@ -34,6 +34,7 @@ enum counter_id {
 	CTR_TCP_REFUSED_CONNECT_RATE,	/* connect_rate_per_source */
 	CTR_TCP_REFUSED_ACL,		/* allow, deny */
 	CTR_TCP_EVICTED_FAIR_SHARE,	/* closed to admit another source */
+	CTR_TCP_REFUSED_PROXY_HEADER,	/* bad or late PROXY header */
 	CTR_UDP_DATAGRAMS_IN,
 	CTR_UDP_DATAGRAMS_OUT,
 	CTR_UDP_BYTES_IN,

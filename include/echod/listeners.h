@@ -28,6 +28,7 @@ struct listeners_change {
 	bool		 fresh_udp[ECHOD_MAX_LISTEN];
 	int		 backlog;
 	bool		 reuseaddr;
+	bool		 reuseport;
 };
 
 /*

@@ -37,11 +37,21 @@ int	net_addr_bindable(const struct sockaddr_storage *ss, char *why,
 char	*net_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 /* The port of sa in host order, or -1 for an unknown family. */
 int	net_addr_port(const struct sockaddr *sa);
-/* Non-blocking TCP listener (IPV6_V6ONLY on v6); the descriptor or -1. */
+/*
+ * Non-blocking TCP listener (IPV6_V6ONLY on v6); with reuseport, other
+ * sockets with SO_REUSEPORT (a sibling instance) may share its port and
+ * the kernel spreads connections over them.  The descriptor or -1.
+ */
 int	net_tcp_listen(const struct sockaddr *sa, socklen_t len, int backlog,
-	    bool reuseaddr, bool freebind);
+	    bool reuseaddr, bool freebind, bool reuseport);
 /* Non-blocking UDP socket receiving the destination address (PKTINFO). */
-int	net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind);
+int	net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind,
+	    bool reuseport);
+/*
+ * Turn SO_REUSEPORT on or off on a bound socket: on, a sibling may bind
+ * its port from then on; off does not part siblings already sharing it.
+ */
+int	net_set_reuseport(int fd, bool on);
 /* Ask for each datagram's destination (IP_PKTINFO, IPV6_RECVPKTINFO). */
 int	net_udp_pktinfo(int fd, int family);
 /* Set O_NONBLOCK (sockets from systemd arrive blocking). */

@@ -19,6 +19,7 @@ struct policy {
 	struct acl		*acl;		/* NULL: no allow/deny */
 	struct ratelimit	*udp_rate;	/* NULL: udp_rate_per_source 0 */
 	struct ratelimit	*tcp_rate;	/* NULL: connect rate off */
+	struct acl		*proxy_from;	/* NULL: no PROXY headers */
 	size_t			 udp_rate_size;
 	struct ipaddr_hashkey	 hk;		/* the tables' secret */
 };

@@ -6,6 +6,7 @@
 #define SIGNALS_STOP	0x1	/* SIGTERM, SIGINT */
 #define SIGNALS_RELOAD	0x2	/* SIGHUP */
 #define SIGNALS_STATS	0x4	/* SIGUSR1 */
+#define SIGNALS_INTERRUPT 0x8	/* SIGINT (with SIGNALS_STOP): no drain */
 
 /*
  * Block the daemon's signals in the calling thread (so in every thread it

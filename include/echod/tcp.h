@@ -26,6 +26,9 @@ struct tcp_settings {
 	int			 keepalive;	/* seconds, 0 = off */
 	unsigned		 cache_size;	/* idle threads kept */
 	int			 cache_timeout;	/* seconds */
+	/* PROXY headers from these balancers (the caller's; NULL: off). */
+	const struct acl	*proxy_from;
+	int			 proxy_timeout;	/* seconds for a whole header */
 };
 
 /* A service that admits nobody until tcp_service_set(); NULL, errno. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "echod/cidr.h"
 #include "echod/config.h"
 #include "echod/log.h"
 
@@ -96,6 +97,8 @@ static const struct boundary {
 	{ "max_clients",	1,	ECHOD_MAX_CLIENTS_LIMIT },
 	{ "idle_timeout",	0,	2147483647L },
 	{ "tcp_keepalive",	0,	ECHOD_MAX_KEEPALIVE },
+	{ "shutdown_grace",	0,	3600 },
+	{ "proxy_timeout",	1,	60 },
 };
 
 START_TEST(test_int_boundaries)
@@ -478,18 +481,69 @@ START_TEST(test_print_round_trip)
 }
 END_TEST
 
+/* The fleet keys: defaults, a full set, and the check that spans two. */
+START_TEST(test_fleet_keys)
+{
+	struct echod_config c;
+
+	ck_assert_int_eq(config_defaults(&c), 0);
+	ck_assert(!c.reuseport);
+	ck_assert_int_eq(c.shutdown_grace, 0);
+	ck_assert(!c.proxy_protocol);
+	ck_assert_uint_eq(c.proxy_from.n, 0);
+	ck_assert_int_eq(c.proxy_timeout, 3);
+	config_free(&c);
+
+	assert_accepted("reuseport = true\nshutdown_grace = 30\n"
+	    "proxy_protocol = true\nproxy_timeout = 10\n"
+	    "proxy_from = {\"198.18.0.0/15\", \"2001:db8::1\"}\n", &c);
+	ck_assert(c.reuseport);
+	ck_assert_int_eq(c.shutdown_grace, 30);
+	ck_assert(c.proxy_protocol);
+	ck_assert_int_eq(c.proxy_timeout, 10);
+	ck_assert_uint_eq(c.proxy_from.n, 2);
+	ck_assert_int_eq(c.proxy_from.v[0].prefix, 15);
+	ck_assert_int_eq(c.proxy_from.v[1].prefix, 128);
+	config_free(&c);
+	/* proxy_from alone is harmless: nothing is read until it is on. */
+	assert_accepted("proxy_from = {\"192.0.2.1\"}\n", &c);
+	config_free(&c);
+
+	/* On without balancers: the line that turned it on. */
+	assert_rejected("port = 7\n\nproxy_protocol = true\n",
+	    "(string):3: proxy_protocol is true but proxy_from is empty");
+	assert_rejected("proxy_protocol = true # on\nproxy_from = {}\n",
+	    "(string):1: proxy_protocol is true but proxy_from is empty");
+	assert_rejected("proxy_protocol = false\n# x\nproxy_protocol=true\n",
+	    "(string):3: proxy_protocol is true");
+	assert_rejected("\nproxy_from = {\"192.0.2.0/24\", \"300.1.1.1\"}\n",
+	    "(string):2: proxy_from:");
+	assert_rejected("proxy_from = {\"192.0.2.1/24\"}\n",
+	    "(string):1: proxy_from:");
+	assert_rejected("proxy_protocol = 3\n", "(string):1:");
+	assert_rejected("reuseport = maybe\n", "(string):1:");
+	assert_rejected("shutdown_grace = -1\n",
+	    ":1: shutdown_grace -1 out of range 0..3600");
+	assert_rejected("proxy_timeout = 0\n",
+	    ":1: proxy_timeout 0 out of range 1..60");
+	assert_rejected("shutdown_grace = 0x10\n", "(string):1:");
+}
+END_TEST
+
 /* Each socket key alone makes the sets differ; the others never do. */
 START_TEST(test_sockets_differ)
 {
 	static const char *const socket_keys[] = {
 		"port = 8\n", "backlog = 5\n", "reuseaddr = false\n",
 		"freebind = true\n", "listen = {\"::\"}\n",
-		"tcp = false\n", "udp = false\n",
+		"tcp = false\n", "udp = false\n", "reuseport = true\n",
 	};
 	static const char *const other_keys[] = {
 		"max_clients = 5\n", "idle_timeout = 5\n",
 		"tcp_keepalive = 5\n", "log_level = \"debug\"\n",
-		"udp_loop_guard = false\n",
+		"udp_loop_guard = false\n", "shutdown_grace = 5\n",
+		"proxy_timeout = 9\n",
+		"proxy_protocol = true\nproxy_from = {\"192.0.2.0/24\"}\n",
 	};
 	struct echod_config base, c;
 	size_t	 i;
@@ -504,9 +558,11 @@ START_TEST(test_sockets_differ)
 		assert_accepted(other_keys[i], &c);
 		ck_assert_msg(!config_sockets_differ(&base, &c), "%s",
 		    other_keys[i]);
+		config_free(&c);
 	}
 	ck_assert_str_eq(config_socket_keys(),
-	    "port, backlog, reuseaddr, freebind, listen, tcp, udp");
+	    "port, backlog, reuseaddr, freebind, listen, tcp, udp, "
+	    "reuseport");
 }
 END_TEST
 
@@ -560,6 +616,7 @@ config_suite(void)
 	tcase_add_test(tc, test_shipped_file_is_defaults);
 	tcase_add_test(tc, test_print_round_trip);
 	tcase_add_test(tc, test_sockets_differ);
+	tcase_add_test(tc, test_fleet_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("port");

@@ -109,7 +109,8 @@ listen_on(const char *host, struct sockaddr_storage *bound)
 	int	 fd;
 
 	ck_assert_int_eq(net_parse_addr(host, 0, &ss, &len), 0);
-	fd = net_tcp_listen((struct sockaddr *)&ss, len, 16, true, false);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 16, true, false,
+	    false);
 	if (fd == -1 && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT))
 		return -1;
 	ck_assert_msg(fd >= 0, "listen %s: %s", host, strerror(errno));
@@ -207,7 +208,8 @@ START_TEST(test_bindable)
 	    c->bindable, "%s: '%s'", c->text, why);
 	ck_assert_msg((c->bindable == 0) == (why[0] == '\0'),
 	    "%s: why '%s'", c->text, why);
-	fd = net_tcp_listen((struct sockaddr *)&ss, len, 1, true, false);
+	fd = net_tcp_listen((struct sockaddr *)&ss, len, 1, true, false,
+	    false);
 	if (fd == -1 && c->bindable == 0 && ss.ss_family ==
 	    AF_INET6 && errno == EAFNOSUPPORT) {
 		test_skip("no IPv6 here");
@@ -229,12 +231,14 @@ START_TEST(test_tcp_v4_v6_same_port)
 
 	/* "0.0.0.0" and "::" coexist on one port thanks to IPV6_V6ONLY. */
 	ck_assert_int_eq(net_parse_addr("0.0.0.0", 0, &ss, &len), 0);
-	v4 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false);
+	v4 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false,
+	    false);
 	ck_assert_int_ge(v4, 0);
 	ck_assert_int_eq(net_local_addr(v4, &bound, &len), 0);
 	ck_assert_int_eq(net_parse_addr("::",
 	    net_addr_port((struct sockaddr *)&bound), &ss, &len), 0);
-	v6 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false);
+	v6 = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false,
+	    false);
 	if (v6 == -1 && errno == EAFNOSUPPORT) {
 		close(v4);
 		test_skip("no IPv6: %s", strerror(errno));
@@ -254,10 +258,49 @@ START_TEST(test_bind_conflict)
 
 	a = listen_on("127.0.0.1", &bound);
 	ck_assert_int_ge(a, 0);
-	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false);
+	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false,
+	    false);
 	ck_assert_int_eq(b, -1);
 	ck_assert_int_eq(errno, EADDRINUSE);
 	close(a);
+}
+END_TEST
+
+/* SO_REUSEPORT on both: a second socket shares the port, TCP and UDP. */
+START_TEST(test_reuseport)
+{
+	struct sockaddr_storage ss, bound;
+	socklen_t len;
+	int	 a, b, c, ua, ub;
+
+	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
+	a = net_tcp_listen((struct sockaddr *)&ss, len, 4, true, false, true);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(net_local_addr(a, &bound, &len), 0);
+	b = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false,
+	    true);
+	ck_assert_msg(b >= 0, "%s", strerror(errno));
+	/* A socket without it is still refused. */
+	c = net_tcp_listen((struct sockaddr *)&bound, len, 4, true, false,
+	    false);
+	ck_assert_int_eq(c, -1);
+	ck_assert_int_eq(errno, EADDRINUSE);
+	/* In place, on a bound socket (a reload). */
+	ck_assert_int_eq(net_set_reuseport(a, false), 0);
+	ck_assert_int_eq(net_set_reuseport(a, true), 0);
+	close(a);
+	close(b);
+
+	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
+	ua = net_udp_bind((struct sockaddr *)&ss, len, false, true);
+	ck_assert_int_ge(ua, 0);
+	ck_assert_int_eq(net_local_addr(ua, &bound, &len), 0);
+	ub = net_udp_bind((struct sockaddr *)&bound, len, false, true);
+	ck_assert_msg(ub >= 0, "%s", strerror(errno));
+	ck_assert_int_eq(net_udp_bind((struct sockaddr *)&bound, len, false,
+	    false), -1);
+	close(ua);
+	close(ub);
 }
 END_TEST
 
@@ -269,7 +312,7 @@ START_TEST(test_udp_pktinfo)
 	socklen_t olen = sizeof(on);
 
 	ck_assert_int_eq(net_parse_addr("127.0.0.1", 0, &ss, &len), 0);
-	fd = net_udp_bind((struct sockaddr *)&ss, len, false);
+	fd = net_udp_bind((struct sockaddr *)&ss, len, false, false);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(net_local_addr(fd, &bound, &len), 0);
 	ck_assert_int_gt(net_addr_port((struct sockaddr *)&bound), 0);
@@ -303,6 +346,7 @@ net_suite(void)
 	tcase_add_loop_test(tc, test_bindable, 0,
 	    sizeof(bind_cases) / sizeof(bind_cases[0]));
 	tcase_add_test(tc, test_bind_conflict);
+	tcase_add_test(tc, test_reuseport);
 	tcase_add_test(tc, test_udp_pktinfo);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "echod/acl.h"
 #include "echod/config.h"
 #include "echod/listeners.h"
 #include "echod/policy.h"
@@ -74,6 +75,25 @@ START_TEST(test_tables_kept_while_size_stays)
 }
 END_TEST
 
+/* proxy_from: an allow-only list while proxy_protocol is on, else none. */
+START_TEST(test_proxy_from_list)
+{
+	struct ipaddr in = { .family = AF_INET, .bytes = { 198, 19, 7, 1 } };
+	struct ipaddr out = { .family = AF_INET, .bytes = { 198, 18, 0, 10 } };
+
+	apply("proxy_from = {\"198.19.0.0/16\"}\n");
+	ck_assert_ptr_null(cur.proxy_from);
+	apply("proxy_protocol = true\nproxy_from = {\"198.19.0.0/16\"}\n");
+	ck_assert_ptr_nonnull(cur.proxy_from);
+	ck_assert_int_eq(acl_check(cur.proxy_from, &in), ACL_ALLOW);
+	ck_assert_int_eq(acl_check(cur.proxy_from, &out), ACL_DENY);
+	/* The access list stays apart: allow/deny do not name balancers. */
+	ck_assert_ptr_null(cur.acl);
+	apply("");
+	ck_assert_ptr_null(cur.proxy_from);
+}
+END_TEST
+
 START_TEST(test_abort_keeps_current)
 {
 	struct echod_config cfg;
@@ -122,6 +142,7 @@ policy_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_nothing_asked_nothing_built);
 	tcase_add_test(tc, test_tables_kept_while_size_stays);
+	tcase_add_test(tc, test_proxy_from_list);
 	tcase_add_test(tc, test_abort_keeps_current);
 	tcase_add_test(tc, test_udp_policy_lends_state);
 	suite_add_tcase(s, tc);

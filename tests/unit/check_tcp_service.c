@@ -53,7 +53,7 @@ setup(void)
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	addr.sin_port = 0;
 	lfd = net_tcp_listen((struct sockaddr *)&addr, sizeof(addr), 64, true,
-	    false);
+	    false, false);
 	ck_assert_int_ge(lfd, 0);
 	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
 }
