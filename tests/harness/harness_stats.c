@@ -16,15 +16,30 @@ int
 daemon_stats(struct daemon *d, char *buf, size_t size)
 {
 	const char *tag = "echod: stats:", *line, *p, *end;
+	long long deadline;
 	int	 n = daemon_log_count(d, tag);
 
 	if (daemon_signal(d, SIGUSR1) == -1 ||
 	    daemon_wait_log(d, tag, n + 1, HARNESS_IO_MS) == -1)
 		return -1;
-	for (line = p = d->log; (p = strstr(p, tag)) != NULL; p++)
-		line = p;
-	if ((end = strchr(line, '\n')) == NULL)
-		end = line + strlen(line);
+	/*
+	 * A read can meet the line half written (write(2) to a file is not
+	 * atomic for its readers): the counters at its end would be missing.
+	 * Only a line with its newline is whole.
+	 */
+	deadline = harness_now_ms() + HARNESS_IO_MS;
+	for (;;) {
+		for (line = p = daemon_log(d); (p = strstr(p, tag)) != NULL;
+		    p++)
+			line = p;
+		if ((end = strchr(line, '\n')) != NULL)
+			break;
+		if (harness_now_ms() >= deadline) {
+			harness_seterr("the stats line never ended: %s", line);
+			return -1;
+		}
+		harness_nap(HARNESS_POLL_MS);
+	}
 	snprintf(buf, size, "%.*s", (int)(end - line), line);
 	return 0;
 }
