@@ -42,19 +42,27 @@
  */
 #define WAKE_SIGNAL	(SIGRTMIN)
 
+/* cppcheck cannot see the macros use the heads' members. */
+/* cppcheck-suppress unusedStructMember */
+TAILQ_HEAD(source_members, client);
+/* cppcheck-suppress unusedStructMember */
+TAILQ_HEAD(client_list, client);
+/* cppcheck-suppress unusedStructMember */
+TAILQ_HEAD(source_list, client_source);
+
 struct client_source {
 	struct ipaddr		 key;
 	unsigned		 live;		/* clients not being evicted */
 	unsigned		 refs;		/* every client, evicted too */
-	TAILQ_HEAD(, client)	 members;
+	struct source_members	 members;
 	struct client_source	*hnext;		/* hash chain */
 	TAILQ_ENTRY(client_source) link;	/* every source */
 };
 
 struct clients {
 	pthread_mutex_t		 lock;
-	TAILQ_HEAD(, client)	 all;
-	TAILQ_HEAD(, client_source) sources;
+	struct client_list	 all;
+	struct source_list	 sources;
 	struct client_source	**buckets;
 	struct ipaddr_hashkey	 hk;
 	unsigned		 count;
@@ -97,7 +105,8 @@ clients_new(struct counters *counters)
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	if ((r->buckets = calloc(SOURCE_BUCKETS, sizeof(*r->buckets))) ==
+	if ((r->buckets = calloc(SOURCE_BUCKETS,
+	    sizeof(struct client_source *))) ==
 	    NULL) {
 		free(r);
 		return NULL;

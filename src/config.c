@@ -36,6 +36,8 @@ enum key_kind {
 	KEY_LEVEL,		/* int log level, named in the file */
 	KEY_LISTEN,		/* the listen[] address list */
 	KEY_CIDRS,		/* a struct cidr_list of allow/deny */
+	KEY_STAMP_MODE,		/* bool stamp_stateful, named in the file */
+	KEY_KEY_FILE,		/* a path whose secret goes in stamp_key */
 };
 
 /*
@@ -135,6 +137,15 @@ static const struct config_key keys[] = {
 	    OFF(proxy_from), 0, ECHOD_MAX_ACL, false),
 	KEY(CFG_INT("proxy_timeout", ECHOD_DEFAULT_PROXY_TIMEOUT, CFGF_NONE),
 	    KEY_INT, OFF(proxy_timeout), 1, ECHOD_MAX_PROXY_TIMEOUT, false),
+	/* STAMP reflector (RFC 8762, RFC 8972). */
+	KEY(CFG_BOOL("stamp", cfg_false, CFGF_NONE), KEY_BOOL, OFF(stamp), 0,
+	    0, true),
+	KEY(CFG_INT("stamp_port", ECHOD_DEFAULT_STAMP_PORT, CFGF_NONE),
+	    KEY_INT, OFF(stamp_port), 1, 65535, true),
+	KEY(CFG_STR("stamp_mode", "stateless", CFGF_NONE), KEY_STAMP_MODE,
+	    OFF(stamp_stateful), 0, 0, false),
+	KEY(CFG_STR("stamp_key_file", "", CFGF_NONE), KEY_KEY_FILE,
+	    OFF(stamp_key_file), 0, 0, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -293,6 +304,111 @@ validate_log_level(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+static int
+validate_stamp_mode(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *text = cfg_opt_getnstr(opt, 0);
+
+	if (strcmp(text, "stateless") != 0 && strcmp(text, "stateful") != 0) {
+		cfg_error(cfg, "%s: '%.32s' is not \"stateless\" or "
+		    "\"stateful\"", opt->name, text);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the STAMP key: the file's octets, one trailing newline dropped,
+ * STAMP_KEY_MIN to STAMP_KEY_MAX of them.  A regular file that neither
+ * group nor others may read or write: a key other users can read is no
+ * secret.  On failure *why says so; -1.
+ */
+static int
+read_key(const char *path, struct stamp_key *k, char *why, size_t size)
+{
+	uint8_t	 buf[STAMP_KEY_MAX + 2];
+	struct stat st;
+	ssize_t	 n;
+	size_t	 len = 0;
+	int	 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
+		snprintf(why, size, "%s", log_errstr(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, size, "%s", log_errstr(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, size, "not a regular file");
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(why, size, "group or other users may read it (mode "
+		    "%04o); chmod 600 it, or pass it with systemd's "
+		    "LoadCredential=", (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	/* One octet more than a key and its newline tells a file too long. */
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(why, size, "%s", log_errstr(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len < STAMP_KEY_MIN || len > STAMP_KEY_MAX) {
+		snprintf(why, size, "the key must be %d to %d octets, not %s%zu",
+		    STAMP_KEY_MIN, STAMP_KEY_MAX, len > STAMP_KEY_MAX ?
+		    "more than " : "", len > STAMP_KEY_MAX ?
+		    (size_t)STAMP_KEY_MAX : len);
+		goto out;
+	}
+	memcpy(k->bytes, buf, len);
+	k->len = len;
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int
+validate_key_file(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *path = cfg_opt_getnstr(opt, 0);
+	struct stamp_key *k;
+	char	 why[256];
+	int	 rc = 0;
+
+	if (path[0] == '\0')
+		return 0;
+	if (strlen(path) >= PATH_MAX) {
+		cfg_error(cfg, "%s: path too long", opt->name);
+		return -1;
+	}
+	if ((k = malloc(sizeof(*k))) == NULL) {
+		cfg_error(cfg, "%s: out of memory", opt->name);
+		return -1;
+	}
+	if (read_key(path, k, why, sizeof(why)) == -1) {
+		cfg_error(cfg, "%s '%s': %s", opt->name, path, why);
+		rc = -1;
+	}
+	explicit_bzero(k, sizeof(*k));
+	free(k);
+	return rc;
+}
+
 /* libconfuse hands us a format; finish it before adding file:line. */
 static void __attribute__((format(printf, 2, 0)))
 config_error(cfg_t *cfg, const char *fmt, va_list ap)
@@ -315,6 +431,8 @@ config_schema(void)
 		[KEY_LEVEL] = validate_log_level,
 		[KEY_LISTEN] = validate_listen,
 		[KEY_CIDRS] = validate_cidrs,
+		[KEY_STAMP_MODE] = validate_stamp_mode,
+		[KEY_KEY_FILE] = validate_key_file,
 	};
 	cfg_opt_t opts[NKEYS + 1], end = CFG_END();
 	cfg_t	*cfg;
@@ -367,9 +485,14 @@ config_check(const struct echod_config *c, const char *name,
 {
 	int	 line;
 
-	if (!c->tcp && !c->udp) {
-		log_errx("%s: tcp and udp are both false: nothing to serve",
-		    name);
+	if (!c->tcp && !c->udp && !c->stamp) {
+		log_errx("%s: tcp, udp and stamp are all false: nothing to "
+		    "serve", name);
+		return -1;
+	}
+	if (c->stamp && c->udp && c->stamp_port == c->port) {
+		log_errx("%s: stamp_port %d is the UDP echo port too; give "
+		    "STAMP a port of its own", name, c->stamp_port);
 		return -1;
 	}
 	if (c->proxy_protocol && c->proxy_from.n == 0) {
@@ -419,11 +542,29 @@ copy_cidrs(struct cidr_list *l, cfg_t *cfg, const char *key)
 void
 config_free(struct echod_config *c)
 {
+	explicit_bzero(&c->stamp_key, sizeof(c->stamp_key));
 	free(c->allow.v);
 	free(c->deny.v);
 	free(c->proxy_from.v);
 	c->allow = c->deny = c->proxy_from =
 	    (struct cidr_list){ .v = NULL, .n = 0 };
+}
+
+/* The key file the validator passed, read again into c (it may change). */
+static int
+copy_key(struct echod_config *c, const char *path, const char *name)
+{
+	char	 why[256];
+
+	snprintf(c->stamp_key_file, sizeof(c->stamp_key_file), "%s", path);
+	c->stamp_key.len = 0;
+	if (path[0] == '\0')
+		return 0;
+	if (read_key(path, &c->stamp_key, why, sizeof(why)) == -1) {
+		log_errx("%s: stamp_key_file '%s': %s", name, path, why);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -466,6 +607,16 @@ config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 				return -1;
 			}
 			break;
+		case KEY_STAMP_MODE:
+			*(bool *)field(c, k) = strcmp(cfg_getstr(cfg, key),
+			    "stateful") == 0;
+			break;
+		case KEY_KEY_FILE:
+			if (copy_key(c, cfg_getstr(cfg, key), name) == -1) {
+				config_free(c);
+				return -1;
+			}
+			break;
 		}
 	}
 	return 0;
@@ -494,6 +645,8 @@ config_sockets_differ(const struct echod_config *a,
 				return true;
 			break;
 		case KEY_CIDRS:
+		case KEY_STAMP_MODE:
+		case KEY_KEY_FILE:
 			break;		/* never a socket key */
 		case KEY_LISTEN:
 			if (a->nlisten != b->nlisten)
@@ -541,6 +694,19 @@ print_cidrs(FILE *fp, const char *key, const struct cidr_list *l)
 	fprintf(fp, "}\n");
 }
 
+/* A quoted string as libconfuse reads it back: '"' and '\\' escaped. */
+static void
+print_string(FILE *fp, const char *key, const char *v)
+{
+	fprintf(fp, "%s = \"", key);
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', fp);
+		fputc(*v, fp);
+	}
+	fprintf(fp, "\"\n");
+}
+
 int
 config_print(const struct echod_config *c, FILE *fp)
 {
@@ -570,6 +736,14 @@ config_print(const struct echod_config *c, FILE *fp)
 			break;
 		case KEY_CIDRS:
 			print_cidrs(fp, k->opt.name, cfield(c, k));
+			break;
+		case KEY_STAMP_MODE:
+			fprintf(fp, "%s = \"%s\"\n", k->opt.name,
+			    *(const bool *)cfield(c, k) ? "stateful" :
+			    "stateless");
+			break;
+		case KEY_KEY_FILE:
+			print_string(fp, k->opt.name, cfield(c, k));
 			break;
 		}
 	}

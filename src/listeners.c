@@ -24,24 +24,33 @@ proto_name(int type)
 	return type == SOCK_STREAM ? "tcp" : "udp";
 }
 
+/* "tcp", "udp", or "stamp" for a STAMP reflector's UDP socket. */
+static const char *
+role_name(int type, bool stamp)
+{
+	return stamp ? "stamp" : proto_name(type);
+}
+
 static void
-listener_named(struct listener *l, int fd, int type, const char *how)
+listener_named(struct listener *l, int fd, int type, bool stamp,
+    const char *how)
 {
 	char	 addr[NET_ADDRSTRLEN];
 	socklen_t len;
 
 	l->fd = fd;
 	l->type = type;
+	l->stamp = stamp;
 	if (net_local_addr(fd, &l->addr, &len) == -1)
 		memset(&l->addr, 0, sizeof(l->addr));
-	snprintf(l->name, sizeof(l->name), "%s %s", proto_name(type),
+	snprintf(l->name, sizeof(l->name), "%s %s", role_name(type, stamp),
 	    net_format_addr((struct sockaddr *)&l->addr, addr, sizeof(addr)));
 	log_info("listening on %s%s", l->name, how);
 }
 
 static int
-listener_open(struct listener *l, int type, const struct sockaddr_storage *ss,
-    const struct echod_config *cfg)
+listener_open(struct listener *l, int type, bool stamp,
+    const struct sockaddr_storage *ss, const struct echod_config *cfg)
 {
 	socklen_t len = ss->ss_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -54,12 +63,17 @@ listener_open(struct listener *l, int type, const struct sockaddr_storage *ss,
 	else
 		fd = net_udp_bind((const struct sockaddr *)ss, len,
 		    cfg->freebind, cfg->reuseport);
+	if (fd != -1 && stamp && net_udp_stamp(fd, ss->ss_family) == -1) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd == -1) {
-		log_err("cannot bind %s %s", proto_name(type), net_format_addr(
-		    (const struct sockaddr *)ss, addr, sizeof(addr)));
+		log_err("cannot bind %s %s", role_name(type, stamp),
+		    net_format_addr((const struct sockaddr *)ss, addr,
+		    sizeof(addr)));
 		return -1;
 	}
-	listener_named(l, fd, type, "");
+	listener_named(l, fd, type, stamp, "");
 	return 0;
 }
 
@@ -77,39 +91,41 @@ find_open(const struct listener *old, size_t n,
 }
 
 /*
- * Fill want[] with the sockets of one protocol cfg asks for, reusing
- * old[] where the address matches (marked in kept[]) and opening the rest
- * (marked in fresh[]).  On failure close what this call opened.
+ * Add to want[] (*nwant so far) the sockets of one role cfg asks for, on
+ * port: reusing old[] where the address matches (marked in kept[]) and
+ * opening the rest (marked in fresh[]).  On failure close what this call
+ * opened.
  */
 static int
 plan(struct listener *want, size_t *nwant, bool *fresh,
     const struct listener *old, size_t nold, bool *kept, int type,
-    const struct echod_config *cfg)
+    bool stamp, int port, const struct echod_config *cfg)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	size_t	 i, n = 0;
+	size_t	 i, first = *nwant, n = *nwant;
 	int	 j;
 
 	for (i = 0; i < cfg->nlisten; i++) {
 		fresh[n] = false;
-		if (net_parse_addr(cfg->listen[i], cfg->port, &ss, &len) == -1) {
+		if (net_parse_addr(cfg->listen[i], port, &ss, &len) == -1) {
 			log_err("listen '%s'", cfg->listen[i]);
 			goto fail;
 		}
-		if ((j = find_open(old, nold, &ss)) >= 0) {
+		if ((j = find_open(old, nold, &ss)) >= 0 &&
+		    old[j].stamp == stamp) {
 			want[n++] = old[j];
 			kept[j] = true;
 			continue;
 		}
-		if (listener_open(&want[n], type, &ss, cfg) == -1)
+		if (listener_open(&want[n], type, stamp, &ss, cfg) == -1)
 			goto fail;
 		fresh[n++] = true;
 	}
 	*nwant = n;
 	return 0;
 fail:
-	while (n > 0)
+	while (n > first)
 		if (fresh[--n])
 			close(want[n].fd);
 	return -1;
@@ -137,11 +153,15 @@ listeners_prepare(const struct listeners *ls, const struct echod_config *cfg,
 	ch->reuseaddr = cfg->reuseaddr;
 	ch->reuseport = cfg->reuseport;
 	if (cfg->tcp && plan(ch->next.tcp, &ch->next.ntcp, ch->fresh_tcp,
-	    ls->tcp, ls->ntcp, ch->kept_tcp, SOCK_STREAM, cfg) == -1)
+	    ls->tcp, ls->ntcp, ch->kept_tcp, SOCK_STREAM, false, cfg->port,
+	    cfg) == -1)
 		return -1;
-	if (cfg->udp && plan(ch->next.udp, &ch->next.nudp, ch->fresh_udp,
-	    ls->udp, ls->nudp, ch->kept_udp, SOCK_DGRAM, cfg) == -1) {
-		ch->next.nudp = 0;
+	/* Echo first, then STAMP: plan() closes its own on failure. */
+	if ((cfg->udp && plan(ch->next.udp, &ch->next.nudp, ch->fresh_udp,
+	    ls->udp, ls->nudp, ch->kept_udp, SOCK_DGRAM, false, cfg->port,
+	    cfg) == -1) || (cfg->stamp && plan(ch->next.udp, &ch->next.nudp,
+	    ch->fresh_udp, ls->udp, ls->nudp, ch->kept_udp, SOCK_DGRAM, true,
+	    cfg->stamp_port, cfg) == -1)) {
 		listeners_abort(ch);
 		return -1;
 	}
@@ -214,10 +234,11 @@ listeners_apply(struct listeners *ls, const struct echod_config *cfg)
 
 /* Take one socket from systemd into ls. */
 static int
-adopt(struct listeners *ls, int fd)
+adopt(struct listeners *ls, int fd, const struct echod_config *cfg)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(int);
+	bool	 stamp;
 	int	 type;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
@@ -232,38 +253,44 @@ adopt(struct listeners *ls, int fd)
 		    "or ports)", fd);
 		return -1;
 	}
-	if ((type == SOCK_STREAM ? ls->ntcp : ls->nudp) >= ECHOD_MAX_LISTEN) {
-		log_errx("socket activation: more than %d %s sockets",
-		    ECHOD_MAX_LISTEN, proto_name(type));
+	if (type == SOCK_STREAM ? ls->ntcp >= ECHOD_MAX_LISTEN :
+	    ls->nudp >= ECHOD_MAX_UDP) {
+		log_errx("socket activation: more than %zu %s sockets",
+		    type == SOCK_STREAM ? (size_t)ECHOD_MAX_LISTEN :
+		    ECHOD_MAX_UDP, proto_name(type));
 		return -1;
 	}
+	/* A UDP socket on stamp_port is the STAMP reflector's. */
+	stamp = type == SOCK_DGRAM && cfg->stamp && net_addr_port(
+	    (const struct sockaddr *)&ss) == cfg->stamp_port;
 	/*
 	 * systemd passes blocking sockets; the loops expect non-blocking.
 	 * Accepted sockets inherit TCP_NODELAY from their listener.
 	 */
 	if (net_set_nonblock(fd) == -1 ||
 	    (type == SOCK_DGRAM && net_udp_pktinfo(fd, ss.ss_family) == -1) ||
+	    (stamp && net_udp_stamp(fd, ss.ss_family) == -1) ||
 	    (type == SOCK_STREAM && net_set_nodelay(fd) == -1)) {
 		log_err("socket activation: fd %d", fd);
 		return -1;
 	}
 	if (type == SOCK_STREAM)
-		listener_named(&ls->tcp[ls->ntcp++], fd, type,
+		listener_named(&ls->tcp[ls->ntcp++], fd, type, false,
 		    " (socket activation)");
 	else
-		listener_named(&ls->udp[ls->nudp++], fd, type,
+		listener_named(&ls->udp[ls->nudp++], fd, type, stamp,
 		    " (socket activation)");
 	return 0;
 }
 
 int
-listeners_adopt(struct listeners *ls, int n)
+listeners_adopt(struct listeners *ls, int n, const struct echod_config *cfg)
 {
 	int	 i;
 
 	ls->ntcp = ls->nudp = 0;
 	for (i = 0; i < n; i++)
-		if (adopt(ls, LISTEN_FDS_START + i) == -1) {
+		if (adopt(ls, LISTEN_FDS_START + i, cfg) == -1) {
 			/* The fds stay open; the process exits on failure. */
 			ls->ntcp = ls->nudp = 0;
 			return -1;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "echod/ipaddr.h"
 #include "echod/loopguard.h"
 
 #define NFS_PORT	2049
@@ -95,31 +96,48 @@ check_port(const struct loopguard *lg, uint16_t port)
 }
 
 enum loopguard_verdict
+loopguard_check_ip(const struct loopguard *lg, const struct ipaddr *src,
+    uint16_t port, bool on_loopback)
+{
+	struct in6_addr a6;
+	enum loopguard_verdict v;
+
+	if (src->family == AF_INET)
+		v = check_v4(src->bytes, on_loopback);
+	else if (src->family == AF_INET6) {
+		memcpy(&a6, src->bytes, sizeof(a6));
+		v = check_v6(&a6, on_loopback);
+	} else
+		return LOOPGUARD_BAD_FAMILY;
+	return v != LOOPGUARD_OK ? v : check_port(lg, port);
+}
+
+enum loopguard_verdict
 loopguard_check(const struct loopguard *lg, const struct sockaddr *src,
     socklen_t len, int sock_family, bool on_loopback)
 {
+	struct ipaddr ip;
+	uint16_t port;
+
+	if (loopguard_decode(src, len, sock_family, &ip, &port) == -1)
+		return LOOPGUARD_BAD_FAMILY;
+	return loopguard_check_ip(lg, &ip, port, on_loopback);
+}
+
+int
+loopguard_decode(const struct sockaddr *src, socklen_t len, int sock_family,
+    struct ipaddr *ip, uint16_t *port)
+{
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)src;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)src;
-	enum loopguard_verdict v;
 
 	if (len < (socklen_t)sizeof(sa_family_t) ||
-	    src->sa_family != sock_family)
-		return LOOPGUARD_BAD_FAMILY;
-	if (src->sa_family == AF_INET) {
-		if (len < (socklen_t)sizeof(*sin))
-			return LOOPGUARD_BAD_FAMILY;
-		v = check_v4((const uint8_t *)&sin->sin_addr, on_loopback);
-		return v != LOOPGUARD_OK ? v : check_port(lg,
-		    ntohs(sin->sin_port));
-	}
-	if (src->sa_family == AF_INET6) {
-		if (len < (socklen_t)sizeof(*sin6))
-			return LOOPGUARD_BAD_FAMILY;
-		v = check_v6(&sin6->sin6_addr, on_loopback);
-		return v != LOOPGUARD_OK ? v : check_port(lg,
-		    ntohs(sin6->sin6_port));
-	}
-	return LOOPGUARD_BAD_FAMILY;
+	    src->sa_family != sock_family ||
+	    ipaddr_from_sockaddr(ip, src, len) == -1)
+		return -1;
+	*port = ntohs(src->sa_family == AF_INET ? sin->sin_port :
+	    sin6->sin6_port);
+	return 0;
 }
 
 const char *

@@ -191,7 +191,37 @@ net_udp_pktinfo(int fd, int family)
 	 * the same datagrams.  An older kernel just delivers them one by one.
 	 */
 	(void)set_int_opt(fd, IPPROTO_UDP, UDP_GRO, 1);
-	return 0;
+	/* Each datagram says how many the full receive buffer cost. */
+	return set_int_opt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
+}
+
+int
+net_udp_stamp(int fd, int family)
+{
+	int	 off = 0;
+
+	/*
+	 * Each datagram's kernel receive time (T2), TTL or Hop Limit, and
+	 * TOS or Traffic Class; replies leave with TTL 255 (RFC 8762 §4.2,
+	 * as TWAMP's RFC 5357).  One datagram per receive: no UDP_GRO, or
+	 * coalesced datagrams would share a timestamp.
+	 */
+	if (set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == -1)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_UDP, UDP_GRO, &off, sizeof(off));
+	if (family == AF_INET6) {
+		/* A dual-stack socket (systemd's [::]) also gets IPv4. */
+		(void)set_int_opt(fd, IPPROTO_IP, IP_RECVTTL, 1);
+		(void)set_int_opt(fd, IPPROTO_IP, IP_RECVTOS, 1);
+		(void)set_int_opt(fd, IPPROTO_IP, IP_TTL, 255);
+		return set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1) == -1 ||
+		    set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1) == -1 ||
+		    set_int_opt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255) == -1 ?
+		    -1 : 0;
+	}
+	return set_int_opt(fd, IPPROTO_IP, IP_RECVTTL, 1) == -1 ||
+	    set_int_opt(fd, IPPROTO_IP, IP_RECVTOS, 1) == -1 ||
+	    set_int_opt(fd, IPPROTO_IP, IP_TTL, 255) == -1 ? -1 : 0;
 }
 
 int

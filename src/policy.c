@@ -134,4 +134,6 @@ policy_udp(const struct policy *g, const struct echod_config *cfg,
 	p->burst = (uint32_t)cfg->udp_rate_burst;
 	p->prefix_v4 = cfg->udp_prefix_v4;
 	p->prefix_v6 = cfg->udp_prefix_v6;
+	p->stamp.stateful = cfg->stamp_stateful;
+	p->stamp.key = cfg->stamp_key;
 }

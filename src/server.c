@@ -194,7 +194,7 @@ server_open(struct server *srv, const struct echod_config *cfg,
 		goto fail;
 	}
 	if (n > 0) {
-		if (listeners_adopt(&srv->sockets, n) == -1)
+		if (listeners_adopt(&srv->sockets, n, cfg) == -1)
 			goto fail;
 		srv->activated = true;
 		log_info("socket activation: serving the %d sockets systemd "
@@ -221,7 +221,8 @@ void
 server_log_stats(struct server *srv)
 {
 	uint64_t v[CTR_COUNT];
-	char	 line[1536];
+	/* LOG_LINE_MAX less "echod: stats: " and the newline. */
+	char	 line[2032];
 
 	counters_read(&srv->counters, v);
 	(void)counters_format(v, line, sizeof(line));

@@ -96,9 +96,10 @@ session_send(struct session *s, const char *buf, size_t len)
 			client_progress(c, last);
 			client_note(c, CLIENT_SEND);
 		}
-		left = -1;
-		if ((bound = send_bound_ms(s->clients)) >= 0 &&
-		    (left = last + bound - monotime_coarse_ms()) < 0)
+		/* From the last progress; -1: no bound, wait for ever. */
+		bound = send_bound_ms(s->clients);
+		left = bound < 0 ? -1 : last + bound - monotime_coarse_ms();
+		if (bound >= 0 && left < 0)
 			left = 0;
 		if (left > INT_MAX)
 			left = INT_MAX;

@@ -12,9 +12,11 @@
  * to one peer from one address leave as one message the kernel cuts into
  * the same datagrams (UDP_SEGMENT, udp(7)), one trip down the stack instead
  * of one per datagram.  Every datagram is still judged and counted alone.
+ * STAMP sockets are served by the same thread (udp_stamp.c).
  */
 
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -31,80 +33,14 @@
 #include <unistd.h>
 
 #include "echod/counters.h"
+#include "echod/ipaddr.h"
 #include "echod/log.h"
 #include "echod/net.h"
 #include "echod/notify.h"
+#include "echod/stamp_session.h"
 #include "echod/udp.h"
 
-/* Larger than any UDP payload (65,507 bytes on IPv4, 65,527 on IPv6). */
-#define UDP_BUFSIZE		((size_t)64 * 1024)
-/*
- * Datagrams per recvmmsg(2)/sendmmsg(2): one wake-up costs poll, one
- * receive and one send for up to this many.  Each slot has its own
- * maximal buffer (4 MiB of address space; only pages a datagram touched
- * become resident).
- */
-#define UDP_BATCH		64
-#define RATELIMIT_SECONDS	5
-/* Datagrams Linux coalesces into one GRO buffer at most (UDP_GRO_CNT_MAX). */
-#define UDP_GRO_SEGS		64
-/* One reply message: segments (UDP_MAX_SEGMENTS before 6.x) and bytes. */
-#define UDP_GSO_SEGS		64
-#define UDP_GSO_BYTES		65507
-/*
- * Beyond the loopback, a segment must fit the path MTU or the send fails
- * (EINVAL); 1500-byte Ethernet less the IP and UDP headers is safe.
- */
-#define UDP_GSO_WIRE_V4		1472
-#define UDP_GSO_WIRE_V6		1452
-/* Every datagram of a batch, GRO buffers cut up: one iovec each. */
-#define UDP_DATAGRAMS		((size_t)UDP_BATCH * UDP_GRO_SEGS)
-
-/*
- * Control space aligned as the struct cmsghdr it holds, for both pktinfos
- * (a dual-stack socket gets an IPv4 datagram with both) and UDP_GRO's or
- * UDP_SEGMENT's segment size.
- */
-struct udp_cmsg {
-	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-	    CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
-};
-
-/* Where one datagram arrived: its IP_PKTINFO or IPV6_PKTINFO. */
-struct udp_arrival {
-	int			 family;	/* AF_UNSPEC: no pktinfo */
-	unsigned		 ifindex;	/* 0: not known */
-	bool			 on_loopback;	/* for the loop guard */
-	size_t			 gro_size;	/* 0: one datagram */
-	struct in_pktinfo	 pi4;
-	struct in6_pktinfo	 pi6;
-};
-
-/* One reply message being built: datagrams to one peer from one address. */
-struct udp_reply {
-	int			 from;		/* its first datagram's message */
-	size_t			 seg;		/* their size, all but the last */
-	size_t			 bytes;
-	unsigned		 segs;
-	size_t			 pktinfo_len;	/* control before UDP_SEGMENT */
-	bool			 open;		/* may take one more */
-};
-
-/* The receive and reply vectors of one batch; owned by the UDP thread. */
-struct udp_batch {
-	struct mmsghdr		 in[UDP_BATCH];
-	struct iovec		 iov[UDP_BATCH];
-	struct sockaddr_storage	 peer[UDP_BATCH];
-	struct udp_cmsg		 cin[UDP_BATCH];
-	struct udp_arrival	 arr[UDP_BATCH];
-	struct mmsghdr		 out[UDP_BATCH];
-	struct udp_reply	 rep[UDP_BATCH];
-	struct udp_cmsg		 cout[UDP_BATCH];
-	struct iovec		 oiov[UDP_DATAGRAMS];
-	int			 nout;		/* messages in out */
-	size_t			 noiov;		/* iovecs used in oiov */
-	char			*buf;		/* UDP_BATCH x UDP_BUFSIZE */
-};
+#include "udp_int.h"
 
 /* True if the datagram was sent to a loopback address (127/8, ::1). */
 static bool
@@ -119,6 +55,42 @@ to_loopback(bool v6, const struct in6_pktinfo *pi6,
 	return (ntohl(pi->ipi_addr.s_addr) >> 24) == 127;
 }
 
+/* An int of control data: IP_TTL, IPV6_HOPLIMIT, IPV6_TCLASS. */
+static int
+cmsg_int(const struct cmsghdr *c)
+{
+	int	 v;
+
+	if (c->cmsg_len < CMSG_LEN(sizeof(v)))
+		return -1;
+	memcpy(&v, CMSG_DATA(c), sizeof(v));
+	return v >= 0 && v <= 255 ? v : -1;
+}
+
+/*
+ * What a STAMP socket asked for: the receive timestamp, TTL and TOS (or
+ * IPv6's names).  True if c was one of them.
+ */
+static bool
+stamp_cmsg(const struct cmsghdr *c, struct udp_arrival *a)
+{
+	if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+	    c->cmsg_len >= CMSG_LEN(sizeof(a->ts))) {
+		memcpy(&a->ts, CMSG_DATA(c), sizeof(a->ts));
+		a->has_ts = true;
+	} else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+	    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT))
+		a->ttl = cmsg_int(c);
+	else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS &&
+	    c->cmsg_len >= CMSG_LEN(1))
+		a->tos = *CMSG_DATA(c);		/* one octet, not an int */
+	else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)
+		a->tos = cmsg_int(c);
+	else
+		return false;
+	return true;
+}
+
 /*
  * Read the destination of a received datagram out of its control data,
  * and whether it came in on the loopback interface lo_index.  The
@@ -127,8 +99,8 @@ to_loopback(bool v6, const struct in6_pktinfo *pi6,
  * destination, which routing reaches through lo alone, says where it came
  * from.
  */
-static void
-udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
+void
+udp_arrival_read(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
 {
 	struct cmsghdr *c;
 	bool	 v4 = false, v6 = false;
@@ -136,9 +108,17 @@ udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
 	a->family = AF_UNSPEC;
 	a->ifindex = 0;
 	a->gro_size = 0;
+	a->has_drops = a->has_ts = false;
+	a->ttl = a->tos = -1;
 	for (c = CMSG_FIRSTHDR(in); c != NULL;
 	    c = CMSG_NXTHDR((struct msghdr *)in, c)) {
-		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+		if (stamp_cmsg(c, a))
+			continue;
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+			memcpy(&a->drops, CMSG_DATA(c), sizeof(a->drops));
+			a->has_drops = true;
+		} else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
 			int	 gro;
 
@@ -175,8 +155,8 @@ udp_arrival(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
  * Turn the destination of the received datagram into the source of the
  * reply.  Returns the control length to send, 0 if there is none.
  */
-static size_t
-reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
+size_t
+udp_reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
 {
 	struct cmsghdr *o;
 	struct in_pktinfo pi;
@@ -207,8 +187,8 @@ reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
 }
 
 /* Drops are a hostile peer's to repeat: rate-limited, never per packet. */
-static void
-udp_drop(struct log_ratelimit *rl,
+void
+udp_log_drop(struct log_ratelimit *rl,
     const struct sockaddr *peer, const char *why)
 {
 	char	 addr[NET_ADDRSTRLEN];
@@ -220,8 +200,8 @@ udp_drop(struct log_ratelimit *rl,
 }
 
 /* Count a dropped datagram and say so now and then. */
-static void
-count_drop(struct udp_service *u, enum udp_verdict v,
+void
+udp_count_drop(struct udp_service *u, enum udp_verdict v,
     enum loopguard_verdict rule, const struct sockaddr *peer)
 {
 	static const char *const what[] = {
@@ -237,12 +217,40 @@ count_drop(struct udp_service *u, enum udp_verdict v,
 		    loopguard_name(rule));
 	else
 		snprintf(why, sizeof(why), "%s", what[v]);
-	udp_drop(&u->drop_rl[v], peer, why);
+	udp_log_drop(&u->drop_rl[v], peer, why);
+}
+
+/*
+ * Count what the kernel dropped on socket sock because its receive buffer
+ * was full: SO_RXQ_OVFL hands the socket's running total with each
+ * datagram once there was a drop; the counter takes the difference.  A
+ * total below the last one is a new socket on a reused slot.
+ */
+void
+udp_count_overflow(struct udp_service *u, size_t sock, const struct udp_arrival *a)
+{
+	uint32_t last = u->rxq_drops[sock];
+
+	if (!a->has_drops || a->drops == last)
+		return;
+	counter_add(&u->ctr, CTR_UDP_DROPPED_RCVBUF,
+	    a->drops > last ? a->drops - last : a->drops);
+	u->rxq_drops[sock] = a->drops;
+}
+
+/* Remember which socket each drop total belongs to. */
+static void
+rxq_fds(struct udp_service *u, const struct listener *socks, size_t nsocks)
+{
+	size_t	 i;
+
+	for (i = 0; i < ECHOD_UDP_MAX_SOCKS; i++)
+		u->rxq_fd[i] = i < nsocks ? socks[i].fd : -1;
 }
 
 /* Point every receive slot at its buffer, address and control space. */
-static void
-batch_reset(struct udp_batch *b, size_t n)
+void
+udp_batch_reset(struct udp_batch *b, size_t n)
 {
 	size_t	 i;
 
@@ -332,7 +340,7 @@ send_split(struct udp_service *u, int fd, const struct msghdr *o,
 			continue;
 		}
 		counter_add(&u->ctr, CTR_UDP_SEND_ERRORS, 1);
-		udp_drop(&u->drop_rl[0], o->msg_name, log_errstr(errno));
+		udp_log_drop(&u->send_rl, o->msg_name, log_errstr(errno));
 	}
 	return sent;
 }
@@ -376,7 +384,7 @@ udp_send_batch(struct udp_service *u, size_t sock, int fd, struct udp_batch *b)
 		if (sent == -1) {
 			counter_add(&u->ctr, CTR_UDP_SEND_ERRORS,
 			    b->rep[off].segs);
-			udp_drop(&u->drop_rl[0], b->out[off].msg_hdr.msg_name,
+			udp_log_drop(&u->send_rl, b->out[off].msg_hdr.msg_name,
 			    log_errstr(errno));
 			off++;
 			continue;
@@ -424,7 +432,7 @@ reply_add(struct udp_service *u, size_t sock, int fd, struct udp_batch *b,
 	r = &b->rep[b->nout];
 	*r = (struct udp_reply){
 		.from = i, .seg = len, .bytes = len, .segs = 1,
-		.pktinfo_len = reply_pktinfo(a, &b->cout[b->nout]),
+		.pktinfo_len = udp_reply_pktinfo(a, &b->cout[b->nout]),
 		.open = len > 0 && !u->gso_off[sock] &&
 		    (a->on_loopback || len <= wire),
 	};
@@ -453,14 +461,17 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 	const struct listener *l = &u->socks[sock];
 	enum loopguard_verdict rule;
 	enum udp_verdict v;
+	struct ipaddr src;
 	struct msghdr *m;
+	uint16_t port;
+	bool	 valid;
 	int	 fd = l->fd;
 	uint64_t bytes = 0, datagrams = 0;
 	size_t	 off, len, seg, dlen;
 	char	*p;
 	int	 i, n;
 
-	batch_reset(b, UDP_BATCH);
+	udp_batch_reset(b, UDP_BATCH);
 	do
 		n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 	while (n == -1 && errno == EINTR);
@@ -470,24 +481,32 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 		m = &b->in[i].msg_hdr;
 		len = b->in[i].msg_len;
 		bytes += len;
-		udp_arrival(m, &b->arr[i], u->lo_index);
+		udp_arrival_read(m, &b->arr[i], u->lo_index);
+		udp_count_overflow(u, sock, &b->arr[i]);
 		if (m->msg_flags & MSG_TRUNC) {
 			datagrams++;
 			continue;	/* cannot happen with 64 KiB slots */
 		}
+		/* One decode per message: its datagrams share the source. */
+		valid = loopguard_decode(m->msg_name, m->msg_namelen,
+		    l->addr.ss_family, &src, &port) == 0;
 		seg = b->arr[i].gro_size > 0 ? b->arr[i].gro_size : len;
 		p = b->iov[i].iov_base;
 		off = 0;
 		do {	/* once for an empty datagram */
 			dlen = len - off < seg ? len - off : seg;
 			datagrams++;
-			v = udp_policy_check(&u->policy, m->msg_name,
-			    m->msg_namelen, l->addr.ss_family,
-			    b->arr[i].on_loopback, now_ns, &rule);
+			if (valid)
+				v = udp_policy_decide(&u->policy, &src, port,
+				    b->arr[i].on_loopback, now_ns, &rule);
+			else {
+				v = UDP_DROP_LOOP;
+				rule = LOOPGUARD_BAD_FAMILY;
+			}
 			if (v == UDP_PASS)
 				reply_add(u, sock, fd, b, i, p + off, dlen);
 			else
-				count_drop(u, v, rule, m->msg_name);
+				udp_count_drop(u, v, rule, m->msg_name);
 			off += dlen;
 		} while (off < len);
 	}
@@ -574,7 +593,10 @@ udp_thread(void *arg)
 			 * others; a short batch means the socket is drained,
 			 * so no receive is spent just to hear EAGAIN.
 			 */
-			(void)udp_echo_batch(u, i, u->batch, now_ns);
+			if (u->socks[i].stamp)
+				(void)udp_stamp_batch(u, i, u->batch, now_ns);
+			else
+				(void)udp_echo_batch(u, i, u->batch, now_ns);
 		}
 	}
 	return NULL;
@@ -590,11 +612,29 @@ wake(struct udp_service *u)
 		;
 }
 
+/* Release what udp_service_start() set up: its failure path and stop. */
+static void
+udp_service_release(struct udp_service *u)
+{
+	if (u->wake_fd != -1)
+		close(u->wake_fd);
+	u->wake_fd = -1;
+	if (u->batch != NULL)
+		free(u->batch->buf);
+	free(u->batch);
+	u->batch = NULL;
+	stamp_sessions_free(&u->sessions);
+	explicit_bzero(&u->policy.stamp.key, sizeof(u->policy.stamp.key));
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
+}
+
 int
 udp_service_start(struct udp_service *u, const struct listener *socks,
     size_t nsocks, struct counters *counters, const struct udp_policy *p)
 {
 	pthread_condattr_t ca;
+	uint8_t	 secret[16];
 	int	 rc;
 
 	memset(u, 0, sizeof(*u));
@@ -605,6 +645,7 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->policy = *p;
 	/* pktinfo names the arrival interface; 127/8 is fine only on lo. */
 	u->lo_index = if_nametoindex("lo");
+	rxq_fds(u, socks, u->nsocks);
 	atomic_init(&u->heartbeat, 1);
 	if ((rc = pthread_mutex_init(&u->lock, NULL)) != 0) {
 		errno = rc;
@@ -630,6 +671,12 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 		log_err("udp: eventfd");
 		goto fail;
 	}
+	/* The stateful STAMP sessions: fixed, keyed by a secret. */
+	if (getrandom(secret, sizeof(secret), 0) != (ssize_t)sizeof(secret) ||
+	    stamp_sessions_init(&u->sessions, secret) == -1) {
+		log_err("udp: cannot set up the STAMP session table");
+		goto fail;
+	}
 	counters_attach(counters, &u->ctr);
 	if ((rc = pthread_create(&u->thread, NULL, udp_thread, u)) != 0) {
 		errno = rc;
@@ -640,15 +687,7 @@ udp_service_start(struct udp_service *u, const struct listener *socks,
 	u->running = true;
 	return 0;
 fail:
-	if (u->wake_fd != -1)
-		close(u->wake_fd);
-	u->wake_fd = -1;
-	if (u->batch != NULL)
-		free(u->batch->buf);
-	free(u->batch);
-	u->batch = NULL;
-	pthread_cond_destroy(&u->cond);
-	pthread_mutex_destroy(&u->lock);
+	udp_service_release(u);
 	return -1;
 }
 
@@ -669,23 +708,27 @@ void
 udp_service_resume(struct udp_service *u, const struct listener *socks,
     size_t nsocks)
 {
+	uint32_t drops[ECHOD_UDP_MAX_SOCKS];
+	size_t	 i, j;
+
 	if (!u->running)
 		return;
 	pthread_mutex_lock(&u->lock);
+	/* A kept socket keeps its drop total; a new one starts at 0. */
+	for (i = 0; i < ECHOD_UDP_MAX_SOCKS; i++)
+		drops[i] = 0;
+	for (i = 0; i < nsocks && i < ECHOD_UDP_MAX_SOCKS; i++)
+		for (j = 0; j < ECHOD_UDP_MAX_SOCKS; j++)
+			if (u->rxq_fd[j] == socks[i].fd)
+				drops[i] = u->rxq_drops[j];
+	memcpy(u->rxq_drops, drops, sizeof(drops));
+	rxq_fds(u, socks, nsocks);
 	u->socks = socks;
 	u->nsocks = nsocks < ECHOD_UDP_MAX_SOCKS ? nsocks : ECHOD_UDP_MAX_SOCKS;
 	memset(u->gso_off, 0, sizeof(u->gso_off));
 	u->pause_req = false;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
-}
-
-void
-udp_service_set_sockets(struct udp_service *u, const struct listener *socks,
-    size_t nsocks)
-{
-	udp_service_pause(u);
-	udp_service_resume(u, socks, nsocks);
 }
 
 unsigned long long
@@ -719,13 +762,6 @@ udp_service_stop(struct udp_service *u)
 	wake(u);
 	pthread_join(u->thread, NULL);
 	counters_detach(u->counters, &u->ctr);
-	close(u->wake_fd);
-	u->wake_fd = -1;
-	if (u->batch != NULL)
-		free(u->batch->buf);
-	free(u->batch);
-	u->batch = NULL;
-	pthread_cond_destroy(&u->cond);
-	pthread_mutex_destroy(&u->lock);
+	udp_service_release(u);
 	u->running = false;
 }

@@ -17,33 +17,43 @@ _Static_assert(CTR_UDP_LOOP_LAST - CTR_UDP_LOOP_FIRST + 2 ==
     LOOPGUARD_NVERDICTS, "a loop-guard rule without its counter");
 
 enum udp_verdict
-udp_policy_check(const struct udp_policy *p, const struct sockaddr *src,
-    socklen_t len, int sock_family, bool on_loopback, uint64_t now_ns,
+udp_policy_decide(const struct udp_policy *p, const struct ipaddr *src,
+    uint16_t port, bool on_loopback, uint64_t now_ns,
     enum loopguard_verdict *rule)
 {
-	struct ipaddr addr;
+	struct ipaddr prefix;
 
-	*rule = loopguard_check(&p->lg, src, len, sock_family, on_loopback);
+	*rule = loopguard_check_ip(&p->lg, src, port, on_loopback);
 	/* Port 0 cannot be answered at all, guard or not. */
 	if (*rule != LOOPGUARD_OK && (p->loop_guard ||
 	    *rule == LOOPGUARD_PORT_ZERO || *rule == LOOPGUARD_BAD_FAMILY))
 		return UDP_DROP_LOOP;
 	*rule = LOOPGUARD_OK;
-	if (p->acl == NULL && p->rate == NULL)
-		return UDP_PASS;
-	if (ipaddr_from_sockaddr(&addr, src, len) == -1) {
-		*rule = LOOPGUARD_BAD_FAMILY;
-		return UDP_DROP_LOOP;
-	}
-	if (p->acl != NULL && acl_check(p->acl, &addr) == ACL_DENY)
+	if (p->acl != NULL && acl_check(p->acl, src) == ACL_DENY)
 		return UDP_DROP_ACL;
 	if (p->rate != NULL) {
-		(void)ipaddr_source(&addr, p->prefix_v4, p->prefix_v6);
-		if (ratelimit_admit(p->rate, &addr, now_ns, p->rate_per_s,
+		prefix = *src;
+		(void)ipaddr_source(&prefix, p->prefix_v4, p->prefix_v6);
+		if (ratelimit_admit(p->rate, &prefix, now_ns, p->rate_per_s,
 		    p->burst) == RATELIMIT_LIMIT)
 			return UDP_DROP_RATE;
 	}
 	return UDP_PASS;
+}
+
+enum udp_verdict
+udp_policy_check(const struct udp_policy *p, const struct sockaddr *src,
+    socklen_t len, int sock_family, bool on_loopback, uint64_t now_ns,
+    enum loopguard_verdict *rule)
+{
+	struct ipaddr addr;
+	uint16_t port;
+
+	if (loopguard_decode(src, len, sock_family, &addr, &port) == -1) {
+		*rule = LOOPGUARD_BAD_FAMILY;
+		return UDP_DROP_LOOP;
+	}
+	return udp_policy_decide(p, &addr, port, on_loopback, now_ns, rule);
 }
 
 void

@@ -281,7 +281,9 @@ workers_submit(struct workers *w, void *job)
 	bool	 handed;
 
 	pthread_mutex_lock(&w->lock);
-	if ((handed = (t = TAILQ_FIRST(&w->idle)) != NULL)) {
+	t = TAILQ_FIRST(&w->idle);
+	handed = t != NULL;
+	if (handed) {
 		TAILQ_REMOVE(&w->idle, t, link);
 		counters_set_gauge(w->counters, w->ctr_cached, --w->nidle);
 		t->next = b;

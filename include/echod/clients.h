@@ -40,13 +40,13 @@ struct client {
 	TAILQ_ENTRY(client)	 link;		/* every client */
 	TAILQ_ENTRY(client)	 by_source;	/* its source's clients */
 	struct client_source	*src;		/* NULL: no source yet */
+	pthread_t		 thread;
+	_Atomic long long	 last_ms;	/* data last moved, monotonic */
+	atomic_int		 state;		/* enum client_state */
 	int			 fd;
 	bool			 registered;
 	bool			 evicted;	/* fair share closed it */
 	bool			 started;	/* thread valid */
-	pthread_t		 thread;
-	atomic_int		 state;		/* enum client_state */
-	_Atomic long long	 last_ms;	/* data last moved, monotonic */
 	struct ipaddr		 addr;		/* the client's own address */
 	struct sockaddr_storage	 peer;		/* as accept(2) gave it */
 };

@@ -4,9 +4,12 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "echod/stamp.h"
 
 #define ECHOD_MAX_LISTEN	16	/* addresses in "listen" */
 #define ECHOD_MAX_CLIENTS_LIMIT	1048576	/* threads are not free */
@@ -44,6 +47,7 @@
 #define ECHOD_MAX_SHUTDOWN_GRACE 3600	/* seconds of drain on SIGTERM */
 #define ECHOD_DEFAULT_PROXY_TIMEOUT 3	/* seconds for a whole PROXY header */
 #define ECHOD_MAX_PROXY_TIMEOUT	60
+#define ECHOD_DEFAULT_STAMP_PORT 862	/* RFC 8762 §3 */
 
 struct cidr;
 
@@ -82,6 +86,11 @@ struct echod_config {
 	int	udp_rate_table_size;	/* entries, allocated at start */
 	struct cidr_list allow;
 	struct cidr_list deny;
+	bool	stamp;			/* a STAMP reflector on stamp_port */
+	int	stamp_port;
+	bool	stamp_stateful;		/* stamp_mode = "stateful" */
+	char	stamp_key_file[PATH_MAX]; /* "": unauthenticated mode */
+	struct stamp_key stamp_key;	/* read from stamp_key_file */
 	size_t	nlisten;
 	bool	reuseport;		/* SO_REUSEPORT: siblings share the port */
 	int	shutdown_grace;		/* seconds SIGTERM drains clients, 0 = none */

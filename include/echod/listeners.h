@@ -7,11 +7,17 @@
 #include "echod/config.h"
 #include "echod/net.h"
 
-/* The sockets the daemon serves, TCP and UDP, at most ECHOD_MAX_LISTEN each. */
+/* UDP sockets: echo and STAMP on each listen address. */
+#define ECHOD_MAX_UDP		((size_t)2 * ECHOD_MAX_LISTEN)
+
+/*
+ * The sockets the daemon serves: TCP, and UDP (echo first, then STAMP,
+ * which the UDP thread tells apart by listener.stamp).
+ */
 struct listeners {
 	struct listener	 tcp[ECHOD_MAX_LISTEN];
 	size_t		 ntcp;
-	struct listener	 udp[ECHOD_MAX_LISTEN];
+	struct listener	 udp[ECHOD_MAX_UDP];
 	size_t		 nudp;
 };
 
@@ -23,9 +29,9 @@ struct listeners {
 struct listeners_change {
 	struct listeners next;
 	bool		 kept_tcp[ECHOD_MAX_LISTEN];	/* of the old set */
-	bool		 kept_udp[ECHOD_MAX_LISTEN];
+	bool		 kept_udp[ECHOD_MAX_UDP];
 	bool		 fresh_tcp[ECHOD_MAX_LISTEN];	/* of next */
-	bool		 fresh_udp[ECHOD_MAX_LISTEN];
+	bool		 fresh_udp[ECHOD_MAX_UDP];
 	int		 backlog;
 	bool		 reuseaddr;
 	bool		 reuseport;
@@ -51,9 +57,11 @@ void	listeners_abort(struct listeners_change *ch);
 int	listeners_apply(struct listeners *ls, const struct echod_config *cfg);
 /*
  * Take the n sockets systemd passed from fd 3 on (socket activation),
- * telling TCP from UDP by SO_TYPE.  0, or -1 (logged) with nothing taken.
+ * telling TCP from UDP by SO_TYPE, and a UDP socket on cfg's stamp_port
+ * (with stamp = true) as STAMP's.  0, or -1 (logged) with nothing taken.
  */
-int	listeners_adopt(struct listeners *ls, int n);
+int	listeners_adopt(struct listeners *ls, int n,
+	    const struct echod_config *cfg);
 /* Close the TCP listeners of ls (stop taking clients; UDP goes on). */
 void	listeners_close_tcp(struct listeners *ls);
 /* Close every socket in ls. */

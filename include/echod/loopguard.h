@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct ipaddr;
+
 /*
  * The UDP loop guard as a pure decision: whether a datagram's source may
  * get an answer at all.  The union of the BSD inetds' rules (dg_badinput,
@@ -41,9 +43,19 @@ void	loopguard_init(struct loopguard *lg);
 /* Add a port echod serves on UDP (1..65535); EINVAL otherwise. */
 int	loopguard_add_port(struct loopguard *lg, int port);
 /*
- * The verdict for a datagram from src that arrived on a socket of
- * sock_family, on the loopback interface or not (from pktinfo).
+ * A datagram's source as a value, decoded once: ip (IPv4-mapped IPv6
+ * folded into IPv4) and port.  -1 if src is not IPv4 or IPv6, is short,
+ * or is not of the socket's family sock_family (LOOPGUARD_BAD_FAMILY).
  */
+int	loopguard_decode(const struct sockaddr *src, socklen_t len,
+	    int sock_family, struct ipaddr *ip, uint16_t *port);
+/*
+ * The verdict for a datagram from the decoded source ip:port that arrived
+ * on the loopback interface or not (from pktinfo).
+ */
+enum loopguard_verdict loopguard_check_ip(const struct loopguard *lg,
+	    const struct ipaddr *src, uint16_t port, bool on_loopback);
+/* loopguard_decode() and loopguard_check_ip() in one. */
 enum loopguard_verdict loopguard_check(const struct loopguard *lg,
 	    const struct sockaddr *src, socklen_t len, int sock_family,
 	    bool on_loopback);

@@ -15,7 +15,8 @@ struct listener {
 	int			 fd;
 	int			 type;		/* SOCK_STREAM, SOCK_DGRAM */
 	struct sockaddr_storage	 addr;		/* as bound */
-	char			 name[NET_ADDRSTRLEN + 4]; /* "tcp [::]:7" */
+	char			 name[NET_ADDRSTRLEN + 10]; /* "tcp [::]:7" */
+	bool			 stamp;		/* a STAMP reflector (UDP) */
 };
 
 /*
@@ -54,6 +55,11 @@ int	net_udp_bind(const struct sockaddr *sa, socklen_t len, bool freebind,
 int	net_set_reuseport(int fd, bool on);
 /* Ask for each datagram's destination (IP_PKTINFO, IPV6_RECVPKTINFO). */
 int	net_udp_pktinfo(int fd, int family);
+/*
+ * Make a UDP socket a STAMP reflector's: receive timestamps, TTL and TOS
+ * of each datagram; send with TTL 255.
+ */
+int	net_udp_stamp(int fd, int family);
 /* Set O_NONBLOCK (sockets from systemd arrive blocking). */
 int	net_set_nonblock(int fd);
 /* 1 if a and b are the same family, address and port; else 0. */

@@ -9,15 +9,17 @@
 #include "echod/config.h"
 #include "echod/counters.h"
 #include "echod/log.h"
+#include "echod/stamp_session.h"
 #include "echod/udp_policy.h"
 
-#define ECHOD_UDP_MAX_SOCKS	ECHOD_MAX_LISTEN
+#define ECHOD_UDP_MAX_SOCKS	((size_t)2 * ECHOD_MAX_LISTEN) /* echo, STAMP */
 
 struct listener;
 struct udp_batch;
 
 /*
- * The UDP thread: echoes every datagram on every UDP socket to its sender.
+ * The UDP thread: echoes every datagram on every UDP echo socket to its
+ * sender, and reflects STAMP test packets on the STAMP sockets.
  * It runs from start to stop, even with no socket (udp = false), so a
  * reload never needs a new thread: the sockets and settings change in
  * place through the setters below.
@@ -32,12 +34,21 @@ struct udp_service {
 	bool			 stop;
 	struct udp_policy	 policy;	/* changed only while parked */
 	unsigned		 lo_index;	/* the loopback interface */
-	struct log_ratelimit	 drop_rl[UDP_DROP_RATE + 1];
+	struct log_ratelimit	 drop_rl[UDP_DROP_RATE + 1]; /* by verdict */
+	struct log_ratelimit	 send_rl;	/* failed sends */
+	struct log_ratelimit	 stamp_rl;	/* STAMP HMAC failures */
+	struct stamp_sessions	 sessions;	/* stateful STAMP */
+	uint64_t		 stamp_clock_ns; /* adjtimex() read then */
+	uint16_t		 stamp_err;	/* Error Estimate */
+	bool			 stamp_synced;
+	bool			 stamp_clock_warned;
 	struct counters		*counters;
 	struct counter_shard	 ctr;		/* the udp thread's counters */
 	int			 wake_fd;	/* eventfd: pause, stop */
 	struct udp_batch	*batch;		/* recvmmsg/sendmmsg vectors */
 	bool			 gso_off[ECHOD_UDP_MAX_SOCKS]; /* cannot segment */
+	uint32_t		 rxq_drops[ECHOD_UDP_MAX_SOCKS]; /* SO_RXQ_OVFL */
+	int			 rxq_fd[ECHOD_UDP_MAX_SOCKS];	/* whose total */
 	pthread_t		 thread;
 	bool			 running;
 	atomic_ullong		 heartbeat;	/* +1 per wake-up (watchdog) */
@@ -58,9 +69,6 @@ void	udp_service_pause(struct udp_service *u);
 /* Serve the nsocks sockets in socks (which must outlive the thread) again. */
 void	udp_service_resume(struct udp_service *u, const struct listener *socks,
 	    size_t nsocks);
-/* Pause and resume: serve socks from now on. */
-void	udp_service_set_sockets(struct udp_service *u,
-	    const struct listener *socks, size_t nsocks);
 /* As udp_service_resume(), deciding by p (copied) from now on. */
 void	udp_service_resume_with(struct udp_service *u,
 	    const struct listener *socks, size_t nsocks,

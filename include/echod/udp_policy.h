@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 #include "echod/loopguard.h"
+#include "echod/stamp.h"
 
 struct acl;
+struct ipaddr;
 struct counter_shard;
 struct ratelimit;
 
@@ -26,6 +28,7 @@ struct udp_policy {
 	uint32_t	 burst;
 	int		 prefix_v4;	/* a rate-limited source is a /N */
 	int		 prefix_v6;
+	struct stamp_params stamp;	/* how STAMP sockets answer */
 };
 
 /* Why a datagram is dropped; UDP_PASS: answer it. */
@@ -37,9 +40,18 @@ enum udp_verdict {
 };
 
 /*
- * The verdict for a datagram from src (len bytes) that arrived on a socket
- * of sock_family, on the loopback interface or not, at now_ns.  The rate
- * limit is charged only for datagrams that pass the other checks.
+ * The verdict for a datagram from the decoded source src:port (see
+ * loopguard_decode()) that arrived on the loopback interface or not, at
+ * now_ns.  The rate limit is charged only for datagrams that pass the
+ * other checks.
+ */
+enum udp_verdict udp_policy_decide(const struct udp_policy *p,
+	    const struct ipaddr *src, uint16_t port, bool on_loopback,
+	    uint64_t now_ns, enum loopguard_verdict *rule);
+/*
+ * loopguard_decode() and udp_policy_decide() in one, for a source src
+ * (len bytes) that arrived on a socket of sock_family: the contract the
+ * unit suites and the fuzz target hold the decision to.
  */
 enum udp_verdict udp_policy_check(const struct udp_policy *p,
 	    const struct sockaddr *src, socklen_t len, int sock_family,

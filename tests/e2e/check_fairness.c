@@ -27,6 +27,7 @@
 #include "harness_check.h"
 
 #define NEWCOMER_MS	100	/* the contract: in and echoed within it */
+#define SENDER_BYTES	((size_t)128 * 1024)	/* a stalled sender's */
 
 static int
 client_from(const char *src, int port)
@@ -263,7 +264,7 @@ static int
 stalled_sender_from(const char *src, int port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	char	*junk = calloc(1, 128 * 1024);
+	char	*junk = calloc(1, SENDER_BYTES);
 	int	 fd, rcvbuf = 4096, mss = 1460;
 	size_t	 sent = 0;
 	ssize_t	 n;
@@ -282,8 +283,8 @@ stalled_sender_from(const char *src, int port)
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
 	    0);
 	/* As much as the two windows take, then nothing more. */
-	while (sent < 128 * 1024 && (n = send(fd, junk + sent,
-	    128 * 1024 - sent, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
+	while (sent < SENDER_BYTES && (n = send(fd, junk + sent,
+	    SENDER_BYTES - sent, MSG_DONTWAIT | MSG_NOSIGNAL)) > 0)
 		sent += (size_t)n;
 	free(junk);
 	return fd;

@@ -186,7 +186,8 @@ START_TEST(test_activation_serves_passed_sockets)
 	ck_assert_msg(daemon_wait_log(&d, "(socket activation)", 2,
 	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
 	ck_assert_int_eq(daemon_log_count(&d, "port, backlog, reuseaddr, "
-	    "freebind, listen, tcp, udp, reuseport are ignored"), 1);
+	    "freebind, listen, tcp, udp, reuseport, stamp, stamp_port are "
+	    "ignored"), 1);
 	ck_assert_int_eq(daemon_log_count(&d, "listening on tcp 127.0.0.1:"),
 	    1);
 	ck_assert_int_eq(daemon_log_count(&d, "listening on udp 127.0.0.1:"),

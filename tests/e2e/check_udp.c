@@ -3,7 +3,8 @@
  * UDP echo end to end: every size up to 65,507 bytes (and the empty
  * datagram), the reply leaves from the address it was sent to, two
  * senders interleaved keep their own order, the loop guard drops sources
- * below port 1024 (needs root, else skipped), and tcp or udp alone.
+ * below port 1024 (needs root, else skipped), tcp or udp alone, and the
+ * datagrams a full receive buffer cost are counted (udp_dropped_rcvbuf).
  */
 
 #include <sys/socket.h>
@@ -237,6 +238,58 @@ START_TEST(test_proto_tcp_only)
 }
 END_TEST
 
+/*
+ * While the daemon is stopped (SIGSTOP), a burst overflows its socket's
+ * receive buffer; once it runs again, every datagram sent is either
+ * received or counted as dropped by the kernel, and the stats line shows
+ * the row.
+ */
+START_TEST(test_udp_rcvbuf_overflow)
+{
+	enum { BURST = 20000 };
+	char	 stats[8192], payload[64];
+	struct daemon d = DAEMON_INIT;
+	unsigned long long in, dropped, sent = BURST;
+	long long t0;
+	int	 flood, probe, i;
+
+	start(&d, "");
+	flood = udp_connect_ok(&d, AF_INET);
+	probe = udp_connect_ok(&d, AF_INET);
+	memset(payload, 'x', sizeof(payload));
+	ck_assert_int_eq(daemon_signal(&d, SIGSTOP), 0);
+	ck_assert_msg(proc_wait_stopped(d.pid, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
+	for (i = 0; i < BURST; i++)
+		ck_assert_int_eq(send(flood, payload, sizeof(payload), 0),
+		    (ssize_t)sizeof(payload));
+	ck_assert_int_eq(daemon_signal(&d, SIGCONT), 0);
+	/* A datagram queued after the drops carries their total. */
+	ck_assert_msg(udp_echo_retry(probe, "probe", 5, 5) == 0, "%s",
+	    harness_error());
+	t0 = harness_now_ms();
+	for (;;) {
+		in = counter_ok(&d, "udp_datagrams_in");
+		dropped = counter_ok(&d, "udp_dropped_rcvbuf");
+		/* The probe went at least once, at most five times. */
+		if (dropped > 0 && in + dropped >= sent + 1 &&
+		    in + dropped <= sent + 5)
+			break;
+		ck_assert_msg(harness_now_ms() - t0 < HARNESS_IO_MS,
+		    "received %llu + dropped %llu != sent %llu", in, dropped,
+		    sent);
+		usleep(20 * 1000);
+	}
+	ck_assert_msg(dropped < sent, "every datagram dropped: %llu", dropped);
+	ck_assert_int_eq(daemon_stats(&d, stats, sizeof(stats)), 0);
+	ck_assert_msg(strstr(stats, " udp_dropped_rcvbuf=") != NULL, "%s",
+	    stats);
+	close(flood);
+	close(probe);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
 static Suite *
 udp_suite(void)
 {
@@ -249,6 +302,7 @@ udp_suite(void)
 	tcase_add_test(tc, test_udp_two_sockets);
 	tcase_add_test(tc, test_udp_reply_source);
 	tcase_add_test(tc, test_udp_loop_guard);
+	tcase_add_test(tc, test_udp_rcvbuf_overflow);
 
 	tc = tcase_new(s, "proto", 30);
 	tcase_add_test(tc, test_proto_udp_only);

@@ -4,8 +4,10 @@
  * loop guard's port rules from real sockets (each with a neighbour that
  * passes), the rate limit per source prefix (a flooding source is cut to
  * its rate, another source gets every answer), a spoofed-source flood that
- * does not grow memory, and two echo daemons whose spoofed ping-pong dies
- * out with the shipped defaults.  Needs root (ports below 1024, a raw
+ * does not grow memory, and two daemons whose spoofed ping-pong dies out
+ * with the shipped defaults: echo and echo, STAMP and echo, STAMP and
+ * STAMP (a STAMP reply is never longer than its request, so the loop
+ * cannot grow either).  Needs root (ports below 1024, a raw
  * socket to forge sources): skipped otherwise.
  */
 
@@ -216,6 +218,80 @@ START_TEST(test_loop_between_two_daemons_dies)
 }
 END_TEST
 
+/* Datagrams a and b received on every UDP socket, echo and STAMP. */
+static unsigned long long
+udp_in(struct daemon *a, struct daemon *b)
+{
+	return counter_ok(a, "udp_datagrams_in") +
+	    counter_ok(a, "stamp_packets_in") +
+	    counter_ok(b, "udp_datagrams_in") + counter_ok(b, "stamp_packets_in");
+}
+
+/*
+ * Forge 20 datagrams of 44 octets (a STAMP base packet) from b's port
+ * fport to a's port tport, and wait until both daemons are quiet.
+ */
+static void
+loop_dies(struct daemon *a, struct daemon *b, int fport, int tport,
+    const char *what)
+{
+	unsigned long long in, last = udp_in(a, b), first = last;
+	long long t0, quiet_since;
+	char	 pkt[44];
+	int	 i;
+
+	memset(pkt, 0, sizeof(pkt));
+	for (i = 0; i < 20; i++)
+		ck_assert_msg(udp_spoof("127.0.0.2", fport, "127.0.0.1", tport,
+		    pkt, sizeof(pkt)) == 0, "%s", harness_error());
+	t0 = quiet_since = harness_now_ms();
+	for (;;) {
+		in = udp_in(a, b);
+		if (in != last) {
+			last = in;
+			quiet_since = harness_now_ms();
+		} else if (harness_now_ms() - quiet_since >= 1000)
+			break;
+		ck_assert_msg(harness_now_ms() - t0 < 30000, "%s: still "
+		    "looping after 30 s: %llu datagrams", what, in - first);
+		usleep(100 * 1000);
+	}
+	printf("udpguard: %s loop of 20 died after %lld ms, %llu datagrams\n",
+	    what, quiet_since - t0, last - first);
+	ck_assert_msg(last - first > 1000, "%s: no loop formed (%llu "
+	    "datagrams): the test tests nothing", what, last - first);
+}
+
+/* STAMP into echo, and STAMP into STAMP: the same rate limit ends both. */
+START_TEST(test_loop_with_stamp_dies)
+{
+	struct daemon a = DAEMON_INIT, b = DAEMON_INIT;
+	int	 sa = harness_free_port(false), sb = harness_free_port(false);
+	char	 conf[128];
+
+	snprintf(conf, sizeof(conf), "stamp = true\nstamp_port = %d\n", sa);
+	ck_assert_msg(daemon_start(&a, 3, "listen = {\"127.0.0.1\"}\n%s",
+	    conf) == 0, "%s", harness_error());
+	ck_assert_msg(daemon_start(&b, 3, "listen = {\"127.0.0.2\"}\n"
+	    "stamp = true\nstamp_port = %d\n", sb) == 0, "%s",
+	    harness_error());
+	loop_dies(&a, &b, b.port, sa, "stamp-echo");
+	ck_assert_uint_gt(counter_ok(&a, "udp_dropped_rate_limit") +
+	    counter_ok(&b, "udp_dropped_rate_limit"), 0);
+	/* The buckets refill slowly: a fresh pair for the second loop. */
+	stop_ok(&a, SIGTERM);
+	stop_ok(&b, SIGTERM);
+	ck_assert_msg(daemon_start(&a, 3, "listen = {\"127.0.0.1\"}\n%s",
+	    conf) == 0, "%s", harness_error());
+	ck_assert_msg(daemon_start(&b, 3, "listen = {\"127.0.0.2\"}\n"
+	    "stamp = true\nstamp_port = %d\n", sb) == 0, "%s",
+	    harness_error());
+	loop_dies(&a, &b, sb, sa, "stamp-stamp");
+	stop_ok(&a, SIGTERM);
+	stop_ok(&b, SIGTERM);
+}
+END_TEST
+
 static Suite *
 udpguard_suite(void)
 {
@@ -228,6 +304,7 @@ udpguard_suite(void)
 	tcase_add_test(tc, test_rate_limit_cuts_one_source);
 	tcase_add_test(tc, test_spoofed_flood_fixed_memory);
 	tcase_add_test(tc, test_loop_between_two_daemons_dies);
+	tcase_add_test(tc, test_loop_with_stamp_dies);
 	return s;
 }
 

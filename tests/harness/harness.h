@@ -214,6 +214,11 @@ int	proc_fd_count(pid_t pid);
 int	proc_thread_count(pid_t pid);
 /* A number from /proc/pid/status ("VmRSS", "VmSize": in kB); -1. */
 long long proc_status(pid_t pid, const char *field);
+/*
+ * Wait until every thread of pid is stopped (after SIGSTOP, which kill(2)
+ * only queues).  0, or -1 on timeout.
+ */
+int	proc_wait_stopped(pid_t pid, int timeout_ms);
 /* CPU time (utime + stime, in clock ticks) pid has used; -1. */
 long long proc_cpu_ticks(pid_t pid);
 /*

@@ -14,8 +14,10 @@
 #include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "harness_int.h"
@@ -125,6 +127,60 @@ int
 proc_thread_count(pid_t pid)
 {
 	return (int)proc_status(pid, "Threads");
+}
+
+/* The state letter of task tid of pid ('R', 'S', 'T', ...), or 0. */
+static char
+task_state(pid_t pid, long tid)
+{
+	char	 path[96], buf[512], *p;
+	FILE	*fp;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", (int)pid, tid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return 0;
+	return p[2];
+}
+
+int
+proc_wait_stopped(pid_t pid, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	char	 path[64], st;
+	struct dirent *e;
+	bool	 all;
+	DIR	*d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	for (;;) {
+		if ((d = opendir(path)) == NULL) {
+			harness_seterr("%s: %s", path, strerror(errno));
+			return -1;
+		}
+		all = true;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			st = task_state(pid, strtol(e->d_name, NULL, 10));
+			if (st != 'T' && st != 't' && st != 0)
+				all = false;
+		}
+		closedir(d);
+		if (all)
+			return 0;
+		if (harness_now_ms() >= deadline) {
+			harness_seterr("pid %d not stopped within %d ms",
+			    (int)pid, timeout_ms);
+			return -1;
+		}
+		usleep(1000);
+	}
 }
 
 long long

@@ -177,6 +177,32 @@ step_echo() {
 	ok "1 MiB over TCP echoed byte for byte"
 }
 
+# STAMP: stamp = true in the shipped unit's config serves UDP port 862 (the
+# unit's CAP_NET_BIND_SERVICE), and a 44-octet test packet comes back 44
+# octets long with its Sequence Number copied at offset 24 (RFC 8762 §4.3.1).
+step_stamp() {
+	local out
+	cp "$CONF" "$DIR/echod.conf.orig"
+	trap restore_conf EXIT
+	printf '\nstamp = true\n' >>"$CONF"
+	mark_journal
+	systemctl restart echod.service
+	wait_journal echod.service 'listening on stamp 0\.0\.0\.0:862'
+	wait_journal echod.service 'listening on stamp \[::\]:862'
+	ok "echod.service serves STAMP on port 862"
+	{ printf '\000\000\022\064'; head -c 40 /dev/zero; } >"$DIR/stamp.req"
+	for addr in 127.0.0.1 ::1; do
+		nc -u -w 1 "$addr" 862 <"$DIR/stamp.req" >"$DIR/stamp.rep" || true
+		[ "$(stat -c %s "$DIR/stamp.rep")" = 44 ] ||
+		    fail "STAMP via $addr: $(stat -c %s "$DIR/stamp.rep") octets back"
+		out=$(od -An -tx1 -j24 -N4 "$DIR/stamp.rep" | tr -d ' \n')
+		[ "$out" = 00001234 ] || fail "STAMP via $addr: sender sequence $out"
+		ok "STAMP reflected via $addr, 44 octets, sequence copied"
+	done
+	restore_conf
+	trap - EXIT
+}
+
 # Clients that stay connected: bash /dev/tcp on fds kept by the step.
 roundtrip() {	# roundtrip FD WORD
 	local line
@@ -504,8 +530,8 @@ step_purge() {
 }
 
 case ${1:-} in
-install|verify|start|echo|reload|dropin|watchdog|template|warning|badstart|stop|\
-socket|upgrade|remove|purge)
+install|verify|start|echo|stamp|reload|dropin|watchdog|template|warning|badstart|\
+stop|socket|upgrade|remove|purge)
 	"step_$1" ;;
 *)
 	echo "usage: inside.sh STEP (see the case above)" >&2

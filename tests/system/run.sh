@@ -1,7 +1,7 @@
 #!/bin/bash
 # System test: the echod .deb in a booted Debian 12 (systemd as PID 1 under
 # systemd-nspawn, network namespace with lo only).  Installs the package,
-# then checks readiness, TCP/UDP echo on port 7, reload with a client
+# then checks readiness, TCP/UDP echo on port 7, STAMP on port 862, reload with a client
 # connected, a broken config on reload, journal priorities and MESSAGE_IDs,
 # a drop-in moving the config, the watchdog restarting a stopped daemon,
 # the echod@ template, a clean fast stop, socket activation without capabilities, the two ways excluding
@@ -95,7 +95,7 @@ step() {
 }
 
 step install 300 || { echo "$passed passed, $failed failed"; exit 1; }
-for s in verify start echo reload dropin watchdog template warning badstart \
+for s in verify start echo stamp reload dropin watchdog template warning badstart \
     stop socket upgrade remove; do
 	step "$s" 120 || true
 done

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "echod/cidr.h"
@@ -99,6 +100,7 @@ static const struct boundary {
 	{ "tcp_keepalive",	0,	ECHOD_MAX_KEEPALIVE },
 	{ "shutdown_grace",	0,	3600 },
 	{ "proxy_timeout",	1,	60 },
+	{ "stamp_port",		1,	65535 },
 };
 
 START_TEST(test_int_boundaries)
@@ -187,6 +189,96 @@ START_TEST(test_int_keys_decimal_only)
 	free(dump);
 	/* port ... udp_rate_table_size: 17 today, more as keys are added. */
 	ck_assert_msg(nkeys >= 17, "only %u integer keys in -T", nkeys);
+}
+END_TEST
+
+/* A key file of len octets of key (and a newline) with mode; its path. */
+static const char *
+key_file(const char *key, mode_t mode)
+{
+	static char path[64];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "/tmp/check_config_key.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, key, strlen(key)), (ssize_t)strlen(key));
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+START_TEST(test_stamp_keys)
+{
+	struct echod_config c;
+	char	 text[256];
+	const char *path;
+
+	ck_assert_int_eq(config_defaults(&c), 0);
+	ck_assert(!c.stamp);
+	ck_assert_int_eq(c.stamp_port, 862);
+	ck_assert(!c.stamp_stateful);
+	ck_assert_str_eq(c.stamp_key_file, "");
+	ck_assert_uint_eq(c.stamp_key.len, 0);
+	assert_accepted("stamp = true\nstamp_mode = \"stateful\"\n", &c);
+	ck_assert(c.stamp && c.stamp_stateful);
+	assert_rejected("\nstamp_mode = \"fast\"\n", ":2: stamp_mode: 'fast' "
+	    "is not \"stateless\" or \"stateful\"");
+	assert_rejected("port = 7777\nstamp = true\nstamp_port = 7777\n",
+	    "stamp_port 7777 is the UDP echo port too");
+	/* The same port is fine for TCP alone. */
+	assert_accepted("port = 7777\nudp = false\nstamp = true\n"
+	    "stamp_port = 7777\n", &c);
+	assert_accepted("tcp = false\nudp = false\nstamp = true\n", &c);
+
+	/* The key: 16 octets and a newline, mode 0600. */
+	path = key_file("0123456789abcdef\n", 0600);
+	snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n", path);
+	assert_accepted(text, &c);
+	ck_assert_str_eq(c.stamp_key_file, path);
+	ck_assert_uint_eq(c.stamp_key.len, 16);
+	ck_assert_mem_eq(c.stamp_key.bytes, "0123456789abcdef", 16);
+	config_free(&c);
+	unlink(path);
+	/* Others may read it: refused, with the line and the mode. */
+	path = key_file("0123456789abcdef", 0644);
+	snprintf(text, sizeof(text), "\n\nstamp_key_file = \"%s\"\n", path);
+	assert_rejected(text, ":3: stamp_key_file");
+	logcap_has("group or other users may read it (mode 0644)");
+	unlink(path);
+	path = key_file("0123456789abcdef", 0640);
+	snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n", path);
+	assert_rejected(text, "(mode 0640)");
+	unlink(path);
+	/* Too short a key. */
+	path = key_file("short\n", 0600);
+	snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n", path);
+	assert_rejected(text, "the key must be 16 to 1024 octets, not 5");
+	unlink(path);
+	/* 1024 octets and a newline is the longest key; one more is not. */
+	{
+		char	 big[1027];
+
+		memset(big, 'k', 1024);
+		big[1024] = '\n';
+		big[1025] = '\0';
+		path = key_file(big, 0600);
+		snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n",
+		    path);
+		assert_accepted(text, &c);
+		ck_assert_uint_eq(c.stamp_key.len, 1024);
+		config_free(&c);
+		unlink(path);
+		big[1024] = 'k';
+		path = key_file(big, 0600);
+		snprintf(text, sizeof(text), "stamp_key_file = \"%s\"\n",
+		    path);
+		assert_rejected(text, "not more than 1024");
+		unlink(path);
+	}
+	/* Missing, and not a regular file. */
+	assert_rejected("stamp_key_file = \"/nonexistent/key\"\n",
+	    ":1: stamp_key_file '/nonexistent/key': No such file");
+	assert_rejected("stamp_key_file = \"/tmp\"\n", "not a regular file");
 }
 END_TEST
 
@@ -312,7 +404,7 @@ START_TEST(test_nothing_to_serve)
 	struct echod_config c;
 
 	assert_rejected("tcp = false\nudp = false\n",
-	    "tcp and udp are both false");
+	    "tcp, udp and stamp are all false");
 	assert_accepted("tcp = false\n", &c);
 	ck_assert(!c.tcp && c.udp);
 }
@@ -562,7 +654,7 @@ START_TEST(test_sockets_differ)
 	}
 	ck_assert_str_eq(config_socket_keys(),
 	    "port, backlog, reuseaddr, freebind, listen, tcp, udp, "
-	    "reuseport");
+	    "reuseport, stamp, stamp_port");
 }
 END_TEST
 
@@ -609,6 +701,7 @@ config_suite(void)
 	tcase_add_test(tc, test_listen_limits);
 	tcase_add_test(tc, test_log_level);
 	tcase_add_test(tc, test_nothing_to_serve);
+	tcase_add_test(tc, test_stamp_keys);
 	tcase_add_test(tc, test_file_line_and_name);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_size_cap);

@@ -67,7 +67,7 @@ setup(void)
 	ck_assert_int_eq(counters_init(&counters), 0);
 	atomic_store(&ran, 0);
 	atomic_store(&dropped, 0);
-	make(64 * 1024, 4);
+	make((size_t)64 * 1024, 4);
 }
 
 static void
