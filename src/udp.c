@@ -42,150 +42,6 @@
 
 #include "udp_int.h"
 
-/* True if the datagram was sent to a loopback address (127/8, ::1). */
-static bool
-to_loopback(bool v6, const struct in6_pktinfo *pi6,
-    const struct in_pktinfo *pi)
-{
-	const struct in6_addr *a = &pi6->ipi6_addr;
-
-	if (v6)
-		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) &&
-		    a->s6_addr[12] == 127);
-	return (ntohl(pi->ipi_addr.s_addr) >> 24) == 127;
-}
-
-/* An int of control data: IP_TTL, IPV6_HOPLIMIT, IPV6_TCLASS. */
-static int
-cmsg_int(const struct cmsghdr *c)
-{
-	int	 v;
-
-	if (c->cmsg_len < CMSG_LEN(sizeof(v)))
-		return -1;
-	memcpy(&v, CMSG_DATA(c), sizeof(v));
-	return v >= 0 && v <= 255 ? v : -1;
-}
-
-/*
- * What a STAMP socket asked for: the receive timestamp, TTL and TOS (or
- * IPv6's names).  True if c was one of them.
- */
-static bool
-stamp_cmsg(const struct cmsghdr *c, struct udp_arrival *a)
-{
-	if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
-	    c->cmsg_len >= CMSG_LEN(sizeof(a->ts))) {
-		memcpy(&a->ts, CMSG_DATA(c), sizeof(a->ts));
-		a->has_ts = true;
-	} else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
-	    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT))
-		a->ttl = cmsg_int(c);
-	else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS &&
-	    c->cmsg_len >= CMSG_LEN(1))
-		a->tos = *CMSG_DATA(c);		/* one octet, not an int */
-	else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)
-		a->tos = cmsg_int(c);
-	else
-		return false;
-	return true;
-}
-
-/*
- * Read the destination of a received datagram out of its control data,
- * and whether it came in on the loopback interface lo_index.  The
- * interface is 0 for a datagram queued before the socket asked for it
- * (the one that started a socket-activated echod): then only a loopback
- * destination, which routing reaches through lo alone, says where it came
- * from.
- */
-void
-udp_arrival_read(const struct msghdr *in, struct udp_arrival *a, unsigned lo_index)
-{
-	struct cmsghdr *c;
-	bool	 v4 = false, v6 = false;
-
-	a->family = AF_UNSPEC;
-	a->ifindex = 0;
-	a->gro_size = 0;
-	a->has_drops = a->has_ts = false;
-	a->ttl = a->tos = -1;
-	for (c = CMSG_FIRSTHDR(in); c != NULL;
-	    c = CMSG_NXTHDR((struct msghdr *)in, c)) {
-		if (stamp_cmsg(c, a))
-			continue;
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
-			memcpy(&a->drops, CMSG_DATA(c), sizeof(a->drops));
-			a->has_drops = true;
-		} else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			int	 gro;
-
-			memcpy(&gro, CMSG_DATA(c), sizeof(gro));
-			if (gro > 0)
-				a->gro_size = (size_t)gro;
-		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi4))) {
-			memcpy(&a->pi4, CMSG_DATA(c), sizeof(a->pi4));
-			v4 = true;
-			if (a->ifindex == 0)
-				a->ifindex = (unsigned)a->pi4.ipi_ifindex;
-		} else if (c->cmsg_level == IPPROTO_IPV6 &&
-		    c->cmsg_type == IPV6_PKTINFO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(a->pi6))) {
-			memcpy(&a->pi6, CMSG_DATA(c), sizeof(a->pi6));
-			v6 = true;
-			if (a->ifindex == 0)
-				a->ifindex = a->pi6.ipi6_ifindex;
-		}
-	}
-	/* An IPv6 socket answers with IPV6_PKTINFO, mapped or not. */
-	if (v6) {
-		a->family = AF_INET6;
-		if (a->pi6.ipi6_ifindex == 0)
-			a->pi6.ipi6_ifindex = a->ifindex;
-	} else if (v4)
-		a->family = AF_INET;
-	a->on_loopback = (v4 || v6) && (a->ifindex != 0 ?
-	    a->ifindex == lo_index : to_loopback(v6, &a->pi6, &a->pi4));
-}
-
-/*
- * Turn the destination of the received datagram into the source of the
- * reply.  Returns the control length to send, 0 if there is none.
- */
-size_t
-udp_reply_pktinfo(const struct udp_arrival *a, struct udp_cmsg *out)
-{
-	struct cmsghdr *o;
-	struct in_pktinfo pi;
-
-	memset(out, 0, sizeof(*out));
-	o = (struct cmsghdr *)(void *)out->buf;
-	switch (a->family) {
-	case AF_INET:
-		/* Source address only; let routing pick the link. */
-		pi = a->pi4;
-		pi.ipi_spec_dst = pi.ipi_addr;
-		pi.ipi_ifindex = 0;
-		o->cmsg_level = IPPROTO_IP;
-		o->cmsg_type = IP_PKTINFO;
-		o->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-		return CMSG_SPACE(sizeof(pi));
-	case AF_INET6:
-		/* Keep the interface: link-local peers need it. */
-		o->cmsg_level = IPPROTO_IPV6;
-		o->cmsg_type = IPV6_PKTINFO;
-		o->cmsg_len = CMSG_LEN(sizeof(a->pi6));
-		memcpy(CMSG_DATA(o), &a->pi6, sizeof(a->pi6));
-		return CMSG_SPACE(sizeof(a->pi6));
-	default:
-		return 0;
-	}
-}
-
 /* Drops are a hostile peer's to repeat: rate-limited, never per packet. */
 void
 udp_log_drop(struct log_ratelimit *rl,
@@ -270,53 +126,6 @@ udp_batch_reset(struct udp_batch *b, size_t n)
 	}
 }
 
-/* Same peer, same arrival address: replies to both may share a message. */
-static bool
-same_flow(const struct udp_batch *b, int i, int j)
-{
-	const struct msghdr *x = &b->in[i].msg_hdr, *y = &b->in[j].msg_hdr;
-	const struct udp_arrival *p = &b->arr[i], *q = &b->arr[j];
-
-	if (i == j)
-		return true;
-	if (x->msg_namelen != y->msg_namelen || memcmp(x->msg_name,
-	    y->msg_name, x->msg_namelen) != 0 || p->family != q->family)
-		return false;
-	if (p->family == AF_INET)
-		return p->pi4.ipi_addr.s_addr == q->pi4.ipi_addr.s_addr;
-	if (p->family == AF_INET6)
-		return p->pi6.ipi6_ifindex == q->pi6.ipi6_ifindex &&
-		    memcmp(&p->pi6.ipi6_addr, &q->pi6.ipi6_addr,
-		    sizeof(p->pi6.ipi6_addr)) == 0;
-	return true;
-}
-
-/* Close the reply messages: a segment size on each of several datagrams. */
-static void
-replies_seal(struct udp_batch *b)
-{
-	struct cmsghdr *c;
-	struct msghdr *o;
-	uint16_t seg;
-	int	 k;
-
-	for (k = 0; k < b->nout; k++) {
-		o = &b->out[k].msg_hdr;
-		o->msg_controllen = b->rep[k].pktinfo_len;
-		if (b->rep[k].segs > 1) {
-			c = (struct cmsghdr *)(void *)(b->cout[k].buf +
-			    b->rep[k].pktinfo_len);
-			c->cmsg_level = IPPROTO_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(seg));
-			seg = (uint16_t)b->rep[k].seg;
-			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-			o->msg_controllen += CMSG_SPACE(sizeof(seg));
-		}
-		o->msg_control = o->msg_controllen > 0 ? b->cout[k].buf : NULL;
-	}
-}
-
 /*
  * A reply message the kernel would not segment (a path MTU below the
  * segment, a device or IPsec that cannot): send its datagrams one by one.
@@ -365,7 +174,7 @@ udp_send_batch(struct udp_service *u, size_t sock, int fd, struct udp_batch *b)
 	uint64_t bytes = 0, datagrams = 0;
 	int	 i, off = 0, sent, n = b->nout;
 
-	replies_seal(b);
+	udp_replies_seal(b);
 	while (off < n) {
 		sent = sendmmsg(fd, b->out + off, (unsigned)(n - off),
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -399,53 +208,6 @@ udp_send_batch(struct udp_service *u, size_t sock, int fd, struct udp_batch *b)
 	counter_add(&u->ctr, CTR_UDP_BYTES_OUT, bytes);
 	b->nout = 0;
 	b->noiov = 0;
-}
-
-/*
- * Queue the reply to one datagram (len bytes at p) of message i: into the
- * open message if it goes to the same peer from the same address and fits
- * its segments (same size, or shorter as the last one), else as a new one.
- */
-static void
-reply_add(struct udp_service *u, size_t sock, int fd, struct udp_batch *b,
-    int i, char *p, size_t len)
-{
-	struct udp_reply *r = b->nout > 0 ? &b->rep[b->nout - 1] : NULL;
-	const struct udp_arrival *a = &b->arr[i];
-	struct msghdr *o;
-	size_t	 wire;
-
-	if (r != NULL && r->open && len > 0 && len <= r->seg &&
-	    r->segs < UDP_GSO_SEGS && r->bytes + len <= UDP_GSO_BYTES &&
-	    same_flow(b, r->from, i)) {
-		b->oiov[b->noiov++] = (struct iovec){ p, len };
-		b->out[b->nout - 1].msg_hdr.msg_iovlen++;
-		r->bytes += len;
-		r->segs++;
-		r->open = len == r->seg;
-		return;
-	}
-	if (b->nout == UDP_BATCH || b->noiov == UDP_DATAGRAMS)
-		udp_send_batch(u, sock, fd, b);
-	wire = a->family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
-	    &a->pi6.ipi6_addr) ? UDP_GSO_WIRE_V6 : UDP_GSO_WIRE_V4;
-	r = &b->rep[b->nout];
-	*r = (struct udp_reply){
-		.from = i, .seg = len, .bytes = len, .segs = 1,
-		.pktinfo_len = udp_reply_pktinfo(a, &b->cout[b->nout]),
-		.open = len > 0 && !u->gso_off[sock] &&
-		    (a->on_loopback || len <= wire),
-	};
-	b->oiov[b->noiov] = (struct iovec){ p, len };
-	o = &b->out[b->nout].msg_hdr;
-	*o = (struct msghdr){
-		.msg_name = b->in[i].msg_hdr.msg_name,
-		.msg_namelen = b->in[i].msg_hdr.msg_namelen,
-		.msg_iov = &b->oiov[b->noiov], .msg_iovlen = 1,
-	};
-	b->out[b->nout].msg_len = 0;
-	b->noiov++;
-	b->nout++;
 }
 
 /*
@@ -503,10 +265,15 @@ udp_echo_batch(struct udp_service *u, size_t sock, struct udp_batch *b,
 				v = UDP_DROP_LOOP;
 				rule = LOOPGUARD_BAD_FAMILY;
 			}
-			if (v == UDP_PASS)
-				reply_add(u, sock, fd, b, i, p + off, dlen);
-			else
+			if (v != UDP_PASS)
 				udp_count_drop(u, v, rule, m->msg_name);
+			else if (udp_reply_add(b, i, p + off,
+			    dlen, !u->gso_off[sock]) == -1) {
+				/* The batch is full: send it, start another. */
+				udp_send_batch(u, sock, fd, b);
+				(void)udp_reply_add(b, i, p + off, dlen,
+				    !u->gso_off[sock]);
+			}
 			off += dlen;
 		} while (off < len);
 	}

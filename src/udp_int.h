@@ -117,6 +117,16 @@ void	udp_count_drop(struct udp_service *u, enum udp_verdict v,
 /* Count what a full receive buffer cost socket sock (SO_RXQ_OVFL). */
 void	udp_count_overflow(struct udp_service *u, size_t sock,
 	    const struct udp_arrival *a);
+/*
+ * Queue the reply to one datagram (len bytes at p) of received message i:
+ * into the open message if it goes to the same peer from the same address
+ * and fits its segments (same size, or shorter as the last one), else as
+ * a new message, segmentable only if gso.  0, or -1 when a new message is
+ * needed and the batch is full (send it, then add again).
+ */
+int	udp_reply_add(struct udp_batch *b, int i, char *p, size_t len, bool gso);
+/* Close the queued messages: the segment size on those of several. */
+void	udp_replies_seal(struct udp_batch *b);
 /* Point the first n receive slots at their buffers. */
 void	udp_batch_reset(struct udp_batch *b, size_t n);
 /*
