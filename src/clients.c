@@ -70,7 +70,7 @@ struct clients {
 	unsigned		 evicting;	/* closed, not yet gone */
 	bool			 stopping;
 	atomic_int		 idle_timeout;	/* seconds, 0 = never */
-	atomic_int		 send_timeout;
+	atomic_int		 send_bound;	/* seconds a send may wait */
 	atomic_int		 keepalive;
 	struct counters		*counters;
 };
@@ -388,19 +388,28 @@ client_format(const struct client *c, char *buf, size_t size)
 	return net_format_addr((const struct sockaddr *)&c->peer, buf, size);
 }
 
+/* The bound on a send: the smaller of the two that is set, 0 if none. */
+static int
+send_bound(int idle_s, int send_s)
+{
+	return idle_s > 0 && (send_s == 0 || idle_s < send_s) ? idle_s : send_s;
+}
+
 void
 clients_set_timeouts(struct clients *r, int idle_s, int send_s)
 {
 	struct client *c;
-	bool	 idle_changed = atomic_load(&r->idle_timeout) != idle_s;
+	int	 bound = send_bound(idle_s, send_s);
+	bool	 changed = atomic_load(&r->idle_timeout) != idle_s ||
+	    atomic_load(&r->send_bound) != bound;
 
 	atomic_store(&r->idle_timeout, idle_s);
-	atomic_store(&r->send_timeout, send_s);
-	if (!idle_changed)
+	atomic_store(&r->send_bound, bound);
+	if (!changed)
 		return;
 	pthread_mutex_lock(&r->lock);
 	TAILQ_FOREACH(c, &r->all, link) {
-		(void)net_set_recv_timeout(c->fd, idle_s);
+		(void)net_set_timeouts(c->fd, idle_s, bound);
 		/* Registered, so its thread has not ended yet. */
 		if (c->started)
 			(void)pthread_kill(c->thread, WAKE_SIGNAL);
@@ -415,9 +424,9 @@ clients_idle_timeout(struct clients *r)
 }
 
 int
-clients_send_timeout(struct clients *r)
+clients_send_bound(struct clients *r)
 {
-	return atomic_load_explicit(&r->send_timeout, memory_order_relaxed);
+	return atomic_load_explicit(&r->send_bound, memory_order_relaxed);
 }
 
 void

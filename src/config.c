@@ -38,6 +38,8 @@ enum key_kind {
 	KEY_CIDRS,		/* a struct cidr_list of allow/deny */
 	KEY_STAMP_MODE,		/* bool stamp_stateful, named in the file */
 	KEY_KEY_FILE,		/* a path whose secret goes in stamp_key */
+	KEY_HOSTPORT,		/* "addr:port" or "", in a char array */
+	KEY_CIDR_SET,		/* a struct cidr_set, at most max entries */
 };
 
 /*
@@ -146,6 +148,12 @@ static const struct config_key keys[] = {
 	    OFF(stamp_stateful), 0, 0, false),
 	KEY(CFG_STR("stamp_key_file", "", CFGF_NONE), KEY_KEY_FILE,
 	    OFF(stamp_key_file), 0, 0, false),
+	/* The metrics endpoint: off by default; who may read it. */
+	KEY(CFG_STR("metrics_listen", "", CFGF_NONE), KEY_HOSTPORT,
+	    OFF(metrics_listen), 0, 0, false),
+	KEY(CFG_STR_LIST("metrics_allow", "{\"127.0.0.0/8\", \"::1/128\"}",
+	    CFGF_NONE), KEY_CIDR_SET, OFF(metrics_allow), 0,
+	    ECHOD_MAX_METRICS_ALLOW, false),
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -272,15 +280,15 @@ validate_listen(cfg_t *cfg, cfg_opt_t *opt)
 static int
 validate_cidrs(cfg_t *cfg, cfg_opt_t *opt)
 {
+	const struct config_key *k = key_find(opt->name);
 	char	 err[CIDR_ERRLEN];
 	struct cidr c;
 	unsigned n = cfg_opt_size(opt);
 
-	if (n == 0)
+	if (n == 0 || k == NULL)
 		return 0;
-	if (n > ECHOD_MAX_ACL) {
-		cfg_error(cfg, "%s: more than %d entries", opt->name,
-		    ECHOD_MAX_ACL);
+	if (n > (unsigned long)k->max) {
+		cfg_error(cfg, "%s: more than %ld entries", opt->name, k->max);
 		return -1;
 	}
 	if (cidr_parse(cfg_opt_getnstr(opt, n - 1), &c, err,
@@ -289,6 +297,36 @@ validate_cidrs(cfg_t *cfg, cfg_opt_t *opt)
 		return -1;
 	}
 	return 0;
+}
+
+/* "" (off), or an address and port net_parse_hostport() takes. */
+static int
+validate_hostport(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *text = cfg_opt_getnstr(opt, 0);
+
+	if (text == NULL || text[0] == '\0')
+		return 0;
+#ifndef ECHOD_HAVE_METRICS
+	cfg_error(cfg, "%s: this echod was built without the metrics "
+	    "endpoint (libmicrohttpd, ECHOD_METRICS=OFF); leave it \"\"",
+	    opt->name);
+	return -1;
+#else
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strlen(text) >= ECHOD_HOSTPORT_MAX ||
+	    net_parse_hostport(text, ECHOD_DEFAULT_METRICS_PORT, &ss,
+	    &len) == -1) {
+		cfg_error(cfg, "%s: '%.64s' is not an address and port such as "
+		    "\"127.0.0.1:%d\" or \"[::1]:%d\" (port 1..65535)",
+		    opt->name, text, ECHOD_DEFAULT_METRICS_PORT,
+		    ECHOD_DEFAULT_METRICS_PORT);
+		return -1;
+	}
+	return 0;
+#endif
 }
 
 static int
@@ -433,6 +471,8 @@ config_schema(void)
 		[KEY_CIDRS] = validate_cidrs,
 		[KEY_STAMP_MODE] = validate_stamp_mode,
 		[KEY_KEY_FILE] = validate_key_file,
+		[KEY_HOSTPORT] = validate_hostport,
+		[KEY_CIDR_SET] = validate_cidrs,
 	};
 	cfg_opt_t opts[NKEYS + 1], end = CFG_END();
 	cfg_t	*cfg;
@@ -539,6 +579,26 @@ copy_cidrs(struct cidr_list *l, cfg_t *cfg, const char *key)
 	return 0;
 }
 
+/* As copy_cidrs(), into a set the validator kept within its size. */
+static int
+copy_cidr_set(struct cidr_set *set, cfg_t *cfg, const char *key)
+{
+	char	 err[CIDR_ERRLEN];
+	size_t	 i, n = cfg_size(cfg, key);
+
+	set->n = 0;
+	if (n > ECHOD_MAX_METRICS_ALLOW) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (cidr_parse(cfg_getnstr(cfg, key, i), &set->v[i], err,
+		    sizeof(err)) == -1)
+			return -1;
+	set->n = n;
+	return 0;
+}
+
 void
 config_free(struct echod_config *c)
 {
@@ -617,6 +677,18 @@ config_copy(struct echod_config *c, cfg_t *cfg, const char *name)
 				return -1;
 			}
 			break;
+		case KEY_CIDR_SET:
+			if (copy_cidr_set(field(c, k), cfg, key) == -1) {
+				log_errx("%s: %s: not a CIDR", name, key);
+				config_free(c);
+				return -1;
+			}
+			break;
+		case KEY_HOSTPORT:
+			/* The validator bounded its length. */
+			snprintf(field(c, k), ECHOD_HOSTPORT_MAX, "%s",
+			    cfg_getstr(cfg, key));
+			break;
 		}
 	}
 	return 0;
@@ -647,6 +719,8 @@ config_sockets_differ(const struct echod_config *a,
 		case KEY_CIDRS:
 		case KEY_STAMP_MODE:
 		case KEY_KEY_FILE:
+		case KEY_CIDR_SET:
+		case KEY_HOSTPORT:
 			break;		/* never a socket key */
 		case KEY_LISTEN:
 			if (a->nlisten != b->nlisten)
@@ -682,15 +756,15 @@ config_socket_keys(void)
 }
 
 static void
-print_cidrs(FILE *fp, const char *key, const struct cidr_list *l)
+print_cidrs(FILE *fp, const char *key, const struct cidr *v, size_t n)
 {
 	char	 buf[IPADDR_STRLEN];
 	size_t	 i;
 
 	fprintf(fp, "%s = {", key);
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < n; i++)
 		fprintf(fp, "%s\"%s\"", i > 0 ? ", " : "", ipaddr_format(
-		    &l->v[i].addr, l->v[i].prefix, buf, sizeof(buf)));
+		    &v[i].addr, v[i].prefix, buf, sizeof(buf)));
 	fprintf(fp, "}\n");
 }
 
@@ -711,6 +785,8 @@ int
 config_print(const struct echod_config *c, FILE *fp)
 {
 	const struct config_key *k;
+	const struct cidr_list *l;
+	const struct cidr_set *set;
 	size_t	 i;
 
 	for (k = keys; k < keys + NKEYS; k++) {
@@ -735,7 +811,16 @@ config_print(const struct echod_config *c, FILE *fp)
 			fprintf(fp, "}\n");
 			break;
 		case KEY_CIDRS:
-			print_cidrs(fp, k->opt.name, cfield(c, k));
+			l = cfield(c, k);
+			print_cidrs(fp, k->opt.name, l->v, l->n);
+			break;
+		case KEY_CIDR_SET:
+			set = cfield(c, k);
+			print_cidrs(fp, k->opt.name, set->v, set->n);
+			break;
+		case KEY_HOSTPORT:
+			fprintf(fp, "%s = \"%s\"\n", k->opt.name,
+			    (const char *)cfield(c, k));
 			break;
 		case KEY_STAMP_MODE:
 			fprintf(fp, "%s = \"%s\"\n", k->opt.name,

@@ -12,10 +12,47 @@
 #include "echod/counters.h"
 #include "echod/loopguard.h"	/* the rule rows' names: loopguard_name() */
 
+/*
+ * A metrics family that rows share or are renamed into (see
+ * counters_meta()): a row points at one, and gives its label's value.
+ */
+struct counter_family {
+	const char	*name;		/* without echod_ and _total */
+	const char	*help;		/* NULL: the row's own help */
+	const char	*label;		/* NULL: one row, no label */
+};
+
+/* A row exported under another name, unlabelled. */
+#define AS(fname)	(&(const struct counter_family){ .name = (fname) })
+
+static const struct counter_family
+    fam_tcp_refused = { "tcp_refused",
+	"TCP clients closed right after accept, by reason", "reason" },
+    fam_tcp_closed = { "tcp_closed",
+	"TCP clients closed by the daemon, by reason (idle_timeout, error)",
+	"reason" },
+    fam_udp_dropped = { "udp_dropped",
+	"UDP datagrams dropped without an answer, by reason (loop_guard "
+	"counts every rule of udp_loop_guard)", "reason" },
+    fam_udp_loop_rule = { "udp_loop_guard_dropped",
+	"UDP datagrams dropped by udp_loop_guard, by rule (their sum is "
+	"echod_udp_dropped_total{reason=\"loop_guard\"})", "rule" },
+    fam_stamp_dropped = { "stamp_dropped",
+	"STAMP test packets dropped without an answer, by reason", "reason" };
+
 struct counter_def {
 	const char	*name;
 	const char	*help;
 	bool		 gauge;		/* a level, not a sum */
+};
+
+const uint64_t counter_hist_bounds_ms[COUNTER_HIST_BUCKETS] = {
+	10, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000,
+	3600000, UINT64_MAX
+};
+static const char *const hist_le[COUNTER_HIST_BUCKETS] = {
+	"0.01", "0.1", "0.5", "1", "5", "10", "30", "60", "300", "900",
+	"3600", "+Inf"
 };
 
 static const struct counter_def defs[CTR_COUNT] = {
@@ -128,6 +165,54 @@ static const struct counter_def defs[CTR_COUNT] = {
 	    false },
 };
 
+/*
+ * Where the metrics endpoint puts a row, by row; a row not listed here is
+ * a family of its own, named after it (see counters_meta()).
+ */
+struct counter_export {
+	const struct counter_family *family;
+	const char	*value;		/* family->label's value */
+};
+
+#define IN(fam, val)	{ .family = &(fam), .value = (val) }
+#define RENAME(fname)	{ .family = AS(fname) }
+
+static const struct counter_export exports[CTR_COUNT] = {
+	[CTR_TCP_ACCEPTED] = RENAME("tcp_accepted"),
+	[CTR_TCP_BYTES_IN] = RENAME("tcp_bytes_received"),
+	[CTR_TCP_BYTES_OUT] = RENAME("tcp_bytes_sent"),
+	[CTR_TCP_CLOSED_IDLE] = IN(fam_tcp_closed, "idle"),
+	[CTR_TCP_CLOSED_ERROR] = IN(fam_tcp_closed, "error"),
+	[CTR_TCP_REFUSED_MAX_CLIENTS] = IN(fam_tcp_refused, "max_clients"),
+	[CTR_TCP_REFUSED_THREAD] = IN(fam_tcp_refused, "thread"),
+	[CTR_TCP_REFUSED_PER_SOURCE] = IN(fam_tcp_refused, "per_source"),
+	[CTR_TCP_REFUSED_CONNECT_RATE] = IN(fam_tcp_refused, "connect_rate"),
+	[CTR_TCP_REFUSED_ACL] = IN(fam_tcp_refused, "acl"),
+	[CTR_TCP_REFUSED_PROXY_HEADER] = IN(fam_tcp_refused, "proxy_header"),
+	[CTR_UDP_DATAGRAMS_IN] = RENAME("udp_datagrams_received"),
+	[CTR_UDP_DATAGRAMS_OUT] = RENAME("udp_datagrams_sent"),
+	[CTR_UDP_BYTES_IN] = RENAME("udp_bytes_received"),
+	[CTR_UDP_BYTES_OUT] = RENAME("udp_bytes_sent"),
+	[CTR_UDP_DROPPED_LOOP_GUARD] = IN(fam_udp_dropped, "loop_guard"),
+	/* The rule label comes from the row's name, less "udp_loop_". */
+	[CTR_UDP_LOOP_FIRST + 0] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 1] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 2] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 3] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 4] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 5] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 6] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 7] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 8] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_LOOP_FIRST + 9] = IN(fam_udp_loop_rule, NULL),
+	[CTR_UDP_DROPPED_ACL] = IN(fam_udp_dropped, "acl"),
+	[CTR_UDP_DROPPED_RATE_LIMIT] = IN(fam_udp_dropped, "rate_limit"),
+	[CTR_UDP_DROPPED_RCVBUF] = IN(fam_udp_dropped, "rcvbuf"),
+	[CTR_STAMP_PACKETS_IN] = RENAME("stamp_packets_received"),
+	[CTR_STAMP_DROPPED_SHORT] = IN(fam_stamp_dropped, "short"),
+	[CTR_STAMP_DROPPED_AUTH] = IN(fam_stamp_dropped, "auth"),
+};
+
 int
 counters_init(struct counters *c)
 {
@@ -157,6 +242,9 @@ counters_attach(struct counters *c, struct counter_shard *shard)
 
 	for (i = 0; i < CTR_COUNT; i++)
 		atomic_init(&shard->v[i], 0);
+	for (i = 0; i < COUNTER_HIST_BUCKETS; i++)
+		atomic_init(&shard->hist[i], 0);
+	atomic_init(&shard->hist_sum_ms, 0);
 	pthread_mutex_lock(&c->lock);
 	shard->prev = NULL;
 	shard->next = c->head;
@@ -164,6 +252,22 @@ counters_attach(struct counters *c, struct counter_shard *shard)
 		c->head->prev = shard;
 	c->head = shard;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Add shard's histogram into h. */
+static void
+fold_hist(struct counter_hist *h, const struct counter_shard *shard)
+{
+	uint64_t n;
+	size_t	 i;
+
+	for (i = 0; i < COUNTER_HIST_BUCKETS; i++) {
+		n = atomic_load_explicit(&shard->hist[i], memory_order_relaxed);
+		h->bucket[i] += n;
+		h->count += n;
+	}
+	h->sum_ms += atomic_load_explicit(&shard->hist_sum_ms,
+	    memory_order_relaxed);
 }
 
 void
@@ -175,6 +279,7 @@ counters_detach(struct counters *c, struct counter_shard *shard)
 	for (i = 0; i < CTR_COUNT; i++)
 		c->retired[i] += atomic_load_explicit(&shard->v[i],
 		    memory_order_relaxed);
+	fold_hist(&c->retired_hist, shard);
 	if (shard->prev != NULL)
 		shard->prev->next = shard->next;
 	else
@@ -206,6 +311,47 @@ counters_read(struct counters *c, uint64_t v[CTR_COUNT])
 				v[i] += atomic_load_explicit(&s->v[i],
 				    memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void
+counters_read_hist(struct counters *c, struct counter_hist *h)
+{
+	const struct counter_shard *s;
+
+	pthread_mutex_lock(&c->lock);
+	*h = c->retired_hist;
+	for (s = c->head; s != NULL; s = s->next)
+		fold_hist(h, s);
+	pthread_mutex_unlock(&c->lock);
+}
+
+const char *
+counters_hist_le(size_t i)
+{
+	return i < COUNTER_HIST_BUCKETS ? hist_le[i] : "+Inf";
+}
+
+void
+counters_meta(enum counter_id id, struct counter_meta *m)
+{
+	static const char rule_prefix[] = "udp_loop_";
+	const struct counter_family *f = exports[id].family;
+	const char *name = counters_name(id);
+
+	m->type = defs[id].gauge ? COUNTER_TYPE_GAUGE : COUNTER_TYPE_COUNTER;
+	if (f == NULL) {
+		*m = (struct counter_meta){ .family = name,
+		    .help = defs[id].help, .type = m->type };
+		return;
+	}
+	m->family = f->name;
+	m->help = f->help != NULL ? f->help : defs[id].help;
+	m->label = f->label;
+	m->value = exports[id].value;
+	/* The loop guard's rules: the label is the name's last part. */
+	if (f->label != NULL && m->value == NULL)
+		m->value = strncmp(name, rule_prefix, sizeof(rule_prefix) -
+		    1) == 0 ? name + sizeof(rule_prefix) - 1 : name;
 }
 
 const char *

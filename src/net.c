@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +45,58 @@ net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 		*len = sizeof(*sin6);
 		return 0;
 	}
+	errno = EINVAL;
+	return -1;
+}
+
+int
+net_parse_hostport(const char *text, int defport, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char	 host[INET6_ADDRSTRLEN];
+	const char *colon, *p, *end;
+	size_t	 n;
+	long	 port = defport;
+
+	/* IPv4 alone; IPv6 always in brackets ("::1:9107" is ambiguous). */
+	if (strchr(text, ':') == NULL) {
+		if (net_parse_addr(text, defport, ss, len) == 0)
+			return 0;
+		goto bad;
+	}
+	if (text[0] == '[') {
+		if ((end = strchr(text, ']')) == NULL)
+			goto bad;
+		p = text + 1;
+		n = (size_t)(end - p);
+		colon = end[1] == '\0' ? NULL : end + 1;
+		if (colon != NULL && *colon != ':')
+			goto bad;
+	} else {
+		/* IPv4 and a port; IPv6 with a port needs the brackets. */
+		if ((colon = strrchr(text, ':')) == NULL)
+			goto bad;
+		p = text;
+		n = (size_t)(colon - p);
+	}
+	if (n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (colon != NULL) {
+		/* Decimal digits only, 1..65535. */
+		port = 0;
+		for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+			port = port * 10 + (*p - '0');
+		if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535)
+			goto bad;
+	}
+	/* Brackets hold IPv6 only; a bare IPv4 never has them. */
+	if (net_parse_addr(host, (int)port, ss, len) == -1 ||
+	    (ss->ss_family == AF_INET6) != (text[0] == '['))
+		goto bad;
+	return 0;
+bad:
 	errno = EINVAL;
 	return -1;
 }
@@ -284,36 +335,14 @@ net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len)
 	return getsockname(fd, (struct sockaddr *)ss, len);
 }
 
-ssize_t
-net_send_nowait(int fd, const void *buf, size_t len)
-{
-	ssize_t	 n;
-
-	do
-		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return n;
-}
-
 int
-net_wait_writable(int fd, int timeout_ms)
+net_set_timeouts(int fd, int recv_s, int send_s)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int	 n;
+	struct timeval rtv = { .tv_sec = recv_s }, stv = { .tv_sec = send_s };
 
-	if ((n = poll(&pfd, 1, timeout_ms)) <= 0)
-		return n;
-	return 1;
-}
-
-int
-net_set_recv_timeout(int fd, int seconds)
-{
-	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
-
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof(rtv)) == -1)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
 }
 
 int

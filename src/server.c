@@ -126,6 +126,7 @@ static int
 server_configure(struct server *srv, struct echod_config *next, bool first)
 {
 	struct listeners_change ch;
+	struct metrics_change mc;
 	struct tcp_settings tcp;
 	struct udp_policy pol;
 	struct policy p;
@@ -144,7 +145,14 @@ server_configure(struct server *srv, struct echod_config *next, bool first)
 		policy_abort(&srv->policy, &p);
 		return -1;
 	}
+	if (metrics_prepare(&srv->metrics, next, &mc) == -1) {
+		if (rebind)
+			listeners_abort(&ch);
+		policy_abort(&srv->policy, &p);
+		return -1;
+	}
 	/* The commit: nothing from here on can fail. */
+	metrics_commit(&srv->metrics, &mc);
 	udp_service_pause(&srv->udp_service);
 	if (rebind)
 		listeners_commit(&srv->sockets, &ch);
@@ -178,8 +186,10 @@ server_open(struct server *srv, const struct echod_config *cfg,
 		return -1;
 	}
 	counters_attach(&srv->counters, &srv->ctr);
-	if (policy_init(&srv->policy) == -1)
+	if (metrics_init(&srv->metrics, &srv->counters) == -1)
 		goto fail_counters;
+	if (policy_init(&srv->policy) == -1)
+		goto fail_metrics;
 	if ((srv->tcp = tcp_service_new(&srv->counters)) == NULL) {
 		log_err("cannot set up the TCP service");
 		goto fail_policy;
@@ -211,6 +221,8 @@ fail_tcp:
 	tcp_service_free(srv->tcp);
 fail_policy:
 	policy_free(&srv->policy);
+fail_metrics:
+	metrics_close(&srv->metrics);
 fail_counters:
 	counters_detach(&srv->counters, &srv->ctr);
 	counters_destroy(&srv->counters);
@@ -295,6 +307,7 @@ fail:
 	config_free(&next);
 out:
 	counter_add(&srv->ctr, rc == 0 ? CTR_RELOADS : CTR_RELOADS_FAILED, 1);
+	metrics_reloaded(&srv->metrics, rc == 0);
 	notify_ready();
 	return rc;
 }
@@ -490,6 +503,8 @@ server_run(struct server *srv, const sigset_t *waitmask)
 void
 server_close(struct server *srv)
 {
+	/* First: its thread reads the counters. */
+	metrics_close(&srv->metrics);
 	udp_service_stop(&srv->udp_service);
 	listeners_close(&srv->sockets);
 	/* Threads still running (shutdown timed out) use all of it. */

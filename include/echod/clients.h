@@ -122,11 +122,15 @@ client_progress(struct client *c, long long now_ms)
 	atomic_store_explicit(&c->last_ms, now_ms, memory_order_relaxed);
 }
 
-/* A client that stops taking its echo this long is closed. */
+/*
+ * A client silent for idle_s is closed, and one that takes no byte of its
+ * echo for the smaller of idle_s and send_s (0: none) too; connected
+ * clients at once (a thread blocked in a call is nudged).
+ */
 void	clients_set_timeouts(struct clients *r, int idle_s, int send_s);
-/* The idle and send bounds in force, seconds (0: none). */
+/* The idle timeout and the send bound in force, seconds (0: none). */
 int	clients_idle_timeout(struct clients *r);
-int	clients_send_timeout(struct clients *r);
+int	clients_send_bound(struct clients *r);
 /* Apply TCP keepalive (seconds of silence, 0 = off) to new and connected. */
 void	clients_set_keepalive(struct clients *r, int seconds);
 int	clients_keepalive(struct clients *r);

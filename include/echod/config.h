@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "echod/cidr.h"
 #include "echod/stamp.h"
 
 #define ECHOD_MAX_LISTEN	16	/* addresses in "listen" */
@@ -50,10 +51,25 @@
 #define ECHOD_DEFAULT_STAMP_PORT 862	/* RFC 8762 §3 */
 
 struct cidr;
+/* Entries in metrics_allow, kept in the config itself (no heap). */
+#define ECHOD_MAX_METRICS_ALLOW	64
+/* metrics_listen: "[ffff:...:ffff]:65535" and the NUL fit. */
+#define ECHOD_HOSTPORT_MAX	64
+/* The metrics port when metrics_listen gives an address alone. */
+#define ECHOD_DEFAULT_METRICS_PORT 9107
 
 /* A parsed allow or deny list, on the heap (config_free()). */
 struct cidr_list {
 	struct cidr	*v;
+	size_t		 n;
+};
+
+/*
+ * A short CIDR list inside the config, so a default that is not empty
+ * costs no allocation (metrics_allow).
+ */
+struct cidr_set {
+	struct cidr	 v[ECHOD_MAX_METRICS_ALLOW];
 	size_t		 n;
 };
 
@@ -86,6 +102,8 @@ struct echod_config {
 	int	udp_rate_table_size;	/* entries, allocated at start */
 	struct cidr_list allow;
 	struct cidr_list deny;
+	char	metrics_listen[ECHOD_HOSTPORT_MAX]; /* "" = no endpoint */
+	struct cidr_set metrics_allow;	/* who may read it */
 	bool	stamp;			/* a STAMP reflector on stamp_port */
 	int	stamp_port;
 	bool	stamp_stateful;		/* stamp_mode = "stateful" */

@@ -59,9 +59,28 @@ enum counter_id {
 	CTR_COUNT
 };
 
+/*
+ * The one histogram, echod_tcp_connection_duration_seconds: how long TCP
+ * clients stay, in buckets up to 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300,
+ * 900, 3600 seconds and +Inf.  Kept per shard and folded on read, like
+ * the counters.
+ */
+#define COUNTER_HIST_BUCKETS	12
+/* Each bucket's upper bound in ms, the last UINT64_MAX (+Inf). */
+extern const uint64_t counter_hist_bounds_ms[COUNTER_HIST_BUCKETS];
+
+/* The histogram folded over every shard: counts per bucket, not summed. */
+struct counter_hist {
+	uint64_t	bucket[COUNTER_HIST_BUCKETS];
+	uint64_t	count;
+	uint64_t	sum_ms;
+};
+
 /* What one writer adds up; written by that thread alone. */
 struct counter_shard {
 	_Atomic uint64_t	 v[CTR_COUNT];
+	_Atomic uint64_t	 hist[COUNTER_HIST_BUCKETS];
+	_Atomic uint64_t	 hist_sum_ms;
 	struct counter_shard	*prev;
 	struct counter_shard	*next;
 };
@@ -71,6 +90,7 @@ struct counters {
 	pthread_mutex_t		 lock;
 	struct counter_shard	*head;
 	uint64_t		 retired[CTR_COUNT];
+	struct counter_hist	 retired_hist;
 	_Atomic uint64_t	 gauge[CTR_COUNT];
 };
 
@@ -92,10 +112,57 @@ counter_add(struct counter_shard *shard, enum counter_id id, uint64_t n)
 	    &shard->v[id], memory_order_relaxed) + n, memory_order_relaxed);
 }
 
+/* One writer per shard: a plain load and store, no locked RMW. */
+static inline void
+counter_bump(_Atomic uint64_t *p, uint64_t n)
+{
+	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) +
+	    n, memory_order_relaxed);
+}
+
+/* Count a TCP client that stayed ms milliseconds (at session end). */
+static inline void
+counter_observe_duration(struct counter_shard *shard, uint64_t ms)
+{
+	size_t	 i = 0;
+
+	while (i + 1 < COUNTER_HIST_BUCKETS && ms > counter_hist_bounds_ms[i])
+		i++;
+	counter_bump(&shard->hist[i], 1);
+	counter_bump(&shard->hist_sum_ms, ms);
+}
+
 /* Set a gauge row (clients now, peak) to v. */
 void	counters_set_gauge(struct counters *c, enum counter_id id, uint64_t v);
 /* Sum every row into v[CTR_COUNT]. */
 void	counters_read(struct counters *c, uint64_t v[CTR_COUNT]);
+/* The histogram summed over every shard, live and retired. */
+void	counters_read_hist(struct counters *c, struct counter_hist *h);
+/* Bucket i's upper bound as Prometheus writes it: "0.01", "60", "+Inf". */
+const char *counters_hist_le(size_t i);
+
+/*
+ * How a row is exported (the metrics endpoint): the family it belongs to,
+ * its type, and the label that tells it from the family's other rows.
+ * A row the table says nothing about is its own family, named after it:
+ * echod_<name>_total for a counter, echod_<name> for a gauge.
+ */
+enum counter_type {
+	COUNTER_TYPE_COUNTER,
+	COUNTER_TYPE_GAUGE
+};
+
+struct counter_meta {
+	const char	*family;	/* "tcp_refused": without echod_, _total */
+	const char	*help;		/* the family's HELP */
+	const char	*label;		/* "reason", or NULL */
+	const char	*value;		/* "max_clients", or NULL */
+	enum counter_type type;
+};
+
+/* Fill m for row id. */
+void	counters_meta(enum counter_id id, struct counter_meta *m);
+
 /*
  * The row's name ("tcp_bytes_in") and its one-line help text: the contract
  * every reader of the table formats with (counters_format(), a metrics

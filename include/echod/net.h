@@ -28,6 +28,13 @@ struct listener {
 int	net_parse_addr(const char *text, int port, struct sockaddr_storage *ss,
 	    socklen_t *len);
 /*
+ * Parse "1.2.3.4:9107", "[::1]:9107", or an address alone ("1.2.3.4",
+ * "[::1]": port defport) into ss; EINVAL if it is none of those (IPv6
+ * without brackets included) or the port is not 1..65535.
+ */
+int	net_parse_hostport(const char *text, int defport,
+	    struct sockaddr_storage *ss, socklen_t *len);
+/*
  * Whether echod can ever bind the parsed address ss: 0, or -1 with why
  * (size bytes) saying why not (an IPv4-mapped IPv6 address on an IPv6-only
  * socket, a link-local address without a scope).
@@ -68,17 +75,10 @@ int	net_same_addr(const struct sockaddr_storage *a,
 /* The local address fd is bound to. */
 int	net_local_addr(int fd, struct sockaddr_storage *ss, socklen_t *len);
 /*
- * Send what of buf the kernel takes now, without blocking or SIGPIPE,
- * retrying EINTR: the count (0 when the send buffer is full), or -1.
+ * Receive and send timeouts in seconds (0 = none) on a connected socket:
+ * a send times out when the peer took no byte for send_s.
  */
-ssize_t	net_send_nowait(int fd, const void *buf, size_t len);
-/*
- * Wait up to timeout_ms (-1: for ever) until fd may take more (or has an
- * error the next send reports): 1, 0 on timeout, -1 with errno (EINTR).
- */
-int	net_wait_writable(int fd, int timeout_ms);
-/* Receive timeout in seconds (0 = none) on a connected socket. */
-int	net_set_recv_timeout(int fd, int seconds);
+int	net_set_timeouts(int fd, int recv_s, int send_s);
 /*
  * TCP keepalive after seconds of silence (0 = off), so a peer that vanished
  * (power off, NAT timeout) does not hold its thread for ever.

@@ -7,6 +7,7 @@
 #include "echod/config.h"
 #include "echod/listeners.h"
 #include "echod/counters.h"
+#include "echod/metrics.h"
 #include "echod/policy.h"
 #include "echod/tcp.h"
 #include "echod/udp.h"
@@ -29,6 +30,7 @@ struct server {
 	struct policy		 policy;	/* acl, rate-limit tables */
 	struct tcp_service	*tcp;
 	struct udp_service	 udp_service;
+	struct metrics		 metrics;	/* the HTTP endpoint */
 };
 
 /*

@@ -632,6 +632,7 @@ START_TEST(test_sockets_differ)
 	};
 	static const char *const other_keys[] = {
 		"max_clients = 5\n", "idle_timeout = 5\n",
+		"metrics_allow = {\"::1\"}\n",
 		"tcp_keepalive = 5\n", "log_level = \"debug\"\n",
 		"udp_loop_guard = false\n", "shutdown_grace = 5\n",
 		"proxy_timeout = 9\n",
@@ -678,6 +679,70 @@ START_TEST(test_parse_port)
 }
 END_TEST
 
+/* metrics_listen: "" or an address and port; metrics_allow: CIDRs. */
+START_TEST(test_metrics_keys)
+{
+	struct echod_config c;
+
+	ck_assert_int_eq(config_defaults(&c), 0);
+	ck_assert_str_eq(c.metrics_listen, "");
+	ck_assert_uint_eq(c.metrics_allow.n, 2);
+	ck_assert_int_eq(c.metrics_allow.v[0].prefix, 8);
+	ck_assert_int_eq(c.metrics_allow.v[1].prefix, 128);
+	config_free(&c);
+	assert_accepted("metrics_listen = \"\"\n", &c);
+	config_free(&c);
+	assert_accepted("metrics_allow = {}\n", &c);
+	ck_assert_uint_eq(c.metrics_allow.n, 0);
+	config_free(&c);
+	assert_rejected("\nmetrics_allow = {\"10.0.0.0/33\"}\n",
+	    "(string):2: metrics_allow: ");
+	/* At most ECHOD_MAX_METRICS_ALLOW entries, in the config itself. */
+	{
+		char	 text[4096];
+		size_t	 len, i;
+
+		len = (size_t)snprintf(text, sizeof(text), "metrics_allow = {");
+		for (i = 0; i <= ECHOD_MAX_METRICS_ALLOW; i++)
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+			    "%s\"10.0.%zu.0/24\"", i > 0 ? ", " : "", i);
+		snprintf(text + len, sizeof(text) - len, "}\n");
+		assert_rejected(text, "(string):1: metrics_allow: more than 64 "
+		    "entries");
+	}
+#ifdef ECHOD_HAVE_METRICS
+	assert_accepted("metrics_listen = \"127.0.0.1:9107\"\n"
+	    "metrics_allow = {\"192.0.2.0/24\"}\n", &c);
+	ck_assert_str_eq(c.metrics_listen, "127.0.0.1:9107");
+	ck_assert_uint_eq(c.metrics_allow.n, 1);
+	config_free(&c);
+	assert_accepted("metrics_listen = \"[::1]:65535\"\n", &c);
+	config_free(&c);
+	assert_accepted("metrics_listen = \"0.0.0.0\"\n", &c);
+	config_free(&c);
+	assert_accepted("metrics_listen = \"[::]\"\n", &c);
+	config_free(&c);
+	static const char *const bad[] = { "::1", "::1:9107", "127.0.0.1:0",
+	    "127.0.0.1:65536", "127.0.0.1:", "127.0.0.1:+80", "127.0.0.1:0x50",
+	    "localhost:9107", "[127.0.0.1]:80", "[::1]9107", "[::1", ":9107",
+	    "127.0.0.1:80:80", "[::1]:99999999999999999999" };
+	char	 text[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "\n\nmetrics_listen = \"%s\"\n",
+		    bad[i]);
+		assert_rejected(text, "(string):3: metrics_listen: ");
+		logcap_has("is not an address and port such as");
+	}
+#else
+	assert_rejected("metrics_listen = \"127.0.0.1:9107\"\n",
+	    "(string):1: metrics_listen: this echod was built without the "
+	    "metrics endpoint");
+#endif
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -710,6 +775,7 @@ config_suite(void)
 	tcase_add_test(tc, test_print_round_trip);
 	tcase_add_test(tc, test_sockets_differ);
 	tcase_add_test(tc, test_fleet_keys);
+	tcase_add_test(tc, test_metrics_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("port");

@@ -119,24 +119,22 @@ listen_on(const char *host, struct sockaddr_storage *bound)
 	return fd;
 }
 
-/* Send all of buf as the echo loop does: what fits, then wait. */
+/* Send all of buf as the echo loop does (MSG_NOSIGNAL, partial sends). */
 static int
 send_all(int fd, const char *buf, size_t len)
 {
 	ssize_t	 n;
 
 	while (len > 0) {
-		if ((n = net_send_nowait(fd, buf, len)) == -1)
+		if ((n = send(fd, buf, len, MSG_NOSIGNAL)) == -1)
 			return -1;
 		buf += n;
 		len -= (size_t)n;
-		if (len > 0 && net_wait_writable(fd, 2000) != 1)
-			return -1;
 	}
 	return 0;
 }
 
-/* Connect to the listener, send through net_send_nowait, read it back. */
+/* Connect to the listener, send, read it back. */
 static void
 roundtrip(const char *host)
 {
@@ -157,7 +155,7 @@ roundtrip(const char *host)
 	afd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(afd, 0);
 	ck_assert_int_eq(net_set_nodelay(afd), 0);
-	ck_assert_int_eq(net_set_recv_timeout(afd, 2), 0);
+	ck_assert_int_eq(net_set_timeouts(afd, 2, 2), 0);
 	ck_assert_int_eq(send_all(afd, "ping", 4), 0);
 	ck_assert_int_eq(recv(cfd, buf, 4, MSG_WAITALL), 4);
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
@@ -323,6 +321,42 @@ START_TEST(test_udp_pktinfo)
 }
 END_TEST
 
+/* "addr:port", "[v6]:port", or the address alone with the default. */
+START_TEST(test_parse_hostport)
+{
+	struct sockaddr_storage ss;
+	char	 buf[NET_ADDRSTRLEN];
+	socklen_t len;
+
+	ck_assert_int_eq(net_parse_hostport("127.0.0.1:9107", 1, &ss, &len), 0);
+	ck_assert_str_eq(net_format_addr((struct sockaddr *)&ss, buf,
+	    sizeof(buf)), "127.0.0.1:9107");
+	ck_assert_int_eq(net_parse_hostport("127.0.0.1", 81, &ss, &len), 0);
+	ck_assert_str_eq(net_format_addr((struct sockaddr *)&ss, buf,
+	    sizeof(buf)), "127.0.0.1:81");
+	ck_assert_int_eq(net_parse_hostport("[::1]:1", 81, &ss, &len), 0);
+	ck_assert_uint_eq(len, sizeof(struct sockaddr_in6));
+	ck_assert_str_eq(net_format_addr((struct sockaddr *)&ss, buf,
+	    sizeof(buf)), "[::1]:1");
+	ck_assert_int_eq(net_parse_hostport("[::]", 81, &ss, &len), 0);
+	ck_assert_str_eq(net_format_addr((struct sockaddr *)&ss, buf,
+	    sizeof(buf)), "[::]:81");
+	ck_assert_int_eq(net_parse_hostport("[ffff:ffff:ffff:ffff:ffff:ffff:"
+	    "255.255.255.255]:65535", 81, &ss, &len), 0);
+	errno = 0;
+	ck_assert_int_eq(net_parse_hostport("::1", 81, &ss, &len), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(net_parse_hostport("", 81, &ss, &len), -1);
+	ck_assert_int_eq(net_parse_hostport("[]:80", 81, &ss, &len), -1);
+	ck_assert_int_eq(net_parse_hostport("1.2.3.4:065536", 81, &ss, &len),
+	    -1);
+	ck_assert_int_eq(net_parse_hostport("1.2.3.4: 80", 81, &ss, &len), -1);
+	ck_assert_int_eq(net_parse_hostport("1.2.3.4:-1", 81, &ss, &len), -1);
+	ck_assert_int_eq(net_parse_hostport("[::1]:", 81, &ss, &len), -1);
+	ck_assert_int_eq(net_parse_hostport("[::1]x", 81, &ss, &len), -1);
+}
+END_TEST
+
 static Suite *
 net_suite(void)
 {
@@ -336,6 +370,7 @@ net_suite(void)
 	    sizeof(not_literals) / sizeof(not_literals[0]));
 	tcase_add_test(tc, test_parse_bad_port);
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_parse_hostport);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("socket");
