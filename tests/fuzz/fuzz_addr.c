@@ -24,7 +24,7 @@
 #include "echod/net.h"
 #include "echod/ipaddr.h"
 
-#include "../acl_ref.h"
+#include "../harness/acl_ref.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

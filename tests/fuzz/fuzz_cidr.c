@@ -16,7 +16,7 @@
 #include "echod/acl.h"
 #include "echod/cidr.h"
 
-#include "../acl_ref.h"
+#include "../harness/acl_ref.h"
 
 #define MAXENT	32
 

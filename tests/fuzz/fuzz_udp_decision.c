@@ -23,7 +23,7 @@
 #include "echod/ipaddr.h"
 #include "echod/udp_policy.h"
 
-#include "../acl_ref.h"
+#include "../harness/acl_ref.h"
 
 #define RATE	5
 #define BURST	3

@@ -52,7 +52,7 @@ struct daemon {
 };
 #define DAEMON_INIT	{ .pid = -1 }
 
-/* ---- harness.c: temp files, data, the daemon process ---- */
+/* ---- harness.c: the error string, the clock, temp files, data ---- */
 
 /* Describes the last failure of a harness function. */
 const char *harness_error(void);
@@ -74,6 +74,8 @@ int	harness_write_file(const char *path, const char *fmt, ...)
 uint64_t harness_rand(uint64_t *state);
 /* Fill buf with pseudo-random bytes from seed (NULs included). */
 void	harness_fill(void *buf, size_t len, uint64_t seed);
+
+/* ---- harness_daemon.c: the daemon process and its log ---- */
 
 /*
  * Run ECHOD_BIN with args (NULL-terminated, without argv[0]).  The child
@@ -107,6 +109,19 @@ const char *daemon_log(struct daemon *d);
 const char *daemon_log_tail(struct daemon *d);
 /* Its whole stdout so far (owned by d). */
 const char *daemon_stdout(struct daemon *d);
+/* Wait for it to exit; 0 once reaped, -1 on timeout. */
+int	daemon_wait_exit(struct daemon *d, int timeout_ms);
+/* Its exit code once reaped, 128 + signal if killed, -1 if running. */
+int	daemon_exit_code(const struct daemon *d);
+/* True while it runs (not exited). */
+bool	daemon_alive(struct daemon *d);
+/* Send sig; 0 or -1 (also when it already exited). */
+int	daemon_signal(struct daemon *d, int sig);
+/* SIGKILL and reap if still running; free the buffers. */
+void	daemon_free(struct daemon *d);
+
+/* ---- harness_stats.c: the daemon's counters ---- */
+
 /*
  * Send SIGUSR1, wait for the new "stats:" line and copy it to buf.
  * 0, or -1.
@@ -120,17 +135,8 @@ int	daemon_wait_counter(struct daemon *d, const char *name,
 	    unsigned long long want, int timeout_ms);
 /* daemon_wait_counter() on tcp_clients. */
 int	daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms);
-/* Wait for it to exit; 0 once reaped, -1 on timeout. */
-int	daemon_wait_exit(struct daemon *d, int timeout_ms);
-/* Its exit code once reaped, 128 + signal if killed, -1 if running. */
-int	daemon_exit_code(const struct daemon *d);
-/* True while it runs (not exited). */
-bool	daemon_alive(struct daemon *d);
-/* Send sig; 0 or -1 (also when it already exited). */
-int	daemon_signal(struct daemon *d, int sig);
-/* SIGKILL and reap if still running; free the buffers. */
-void	daemon_free(struct daemon *d);
-/* ---- harness_net.c: ports and client sockets ---- */
+
+/* ---- harness_net.c: ports ---- */
 
 /*
  * A port free on 127.0.0.1 for both TCP and UDP (and on ::1 when v6), found
@@ -140,30 +146,19 @@ void	daemon_free(struct daemon *d);
 int	harness_free_port(bool v6);
 /* True when TCP and UDP sockets can be bound to [::1]. */
 bool	harness_have_ipv6(void);
+/* A socket of type bound (and listening, for TCP) on the loopback. */
+int	harness_occupy(int family, int type, int port);
+
+/* ---- harness_tcp.c: TCP clients ---- */
 
 /*
- * Client sockets are non-blocking and CLOEXEC; every helper waits with
- * poll(2) up to a deadline.  family is AF_INET (127.0.0.1) or AF_INET6
- * (::1).
+ * Client sockets (TCP here, UDP below) are non-blocking and CLOEXEC; every
+ * helper waits with poll(2) up to a deadline.  family is AF_INET
+ * (127.0.0.1) or AF_INET6 (::1).
  */
 int	tcp_connect(int family, int port);
 /* A TCP connection to 127.0.0.1:port from local address src (127.0.0.2...). */
 int	tcp_connect_src(const char *src, int port);
-/* A UDP socket bound to src:lport (0: any), connected to 127.0.0.1:port. */
-int	udp_connect_src(const char *src, int lport, int port);
-/*
- * A UDP socket connected to 127.0.0.1:port from a free port below 1024
- * (what udp_loop_guard drops; binding one needs root), or -1.
- */
-int	udp_low_port(int port);
-/*
- * Send one UDP datagram with a forged source src:sport to dst:dport through
- * a raw socket (needs CAP_NET_RAW).  0, or -1.
- */
-int	udp_spoof(const char *src, int sport, const char *dst, int dport,
-	    const void *payload, size_t len);
-/* A socket of type bound (and listening, for TCP) on the loopback. */
-int	harness_occupy(int family, int type, int port);
 /* Abortive close: SO_LINGER 0, so the peer gets a reset. */
 void	tcp_reset(int fd);
 /* True when TCP_REPAIR works here (it needs CAP_NET_ADMIN). */
@@ -179,10 +174,26 @@ int	sock_send_all(int fd, const void *buf, size_t len, int timeout_ms);
 int	sock_wait_closed(int fd, int timeout_ms);
 /* Send buf, read it back, compare.  0, or -1. */
 int	tcp_echo(int fd, const void *buf, size_t len);
+
+/* ---- harness_udp.c: UDP clients ---- */
+
 /* A UDP socket on the loopback of family, connected to port. */
 int	udp_connect(int family, int port);
 /* As udp_connect(), bound to local port lport first. */
 int	udp_connect_from(int family, int lport, int port);
+/* A UDP socket bound to src:lport (0: any), connected to 127.0.0.1:port. */
+int	udp_connect_src(const char *src, int lport, int port);
+/*
+ * A UDP socket connected to 127.0.0.1:port from a free port below 1024
+ * (what udp_loop_guard drops; binding one needs root), or -1.
+ */
+int	udp_low_port(int port);
+/*
+ * Send one UDP datagram with a forged source src:sport to dst:dport through
+ * a raw socket (needs CAP_NET_RAW).  0, or -1.
+ */
+int	udp_spoof(const char *src, int sport, const char *dst, int dport,
+	    const void *payload, size_t len);
 /* Send one datagram of len bytes and expect it back whole.  0, or -1. */
 int	udp_echo(int fd, const void *buf, size_t len);
 /* As udp_echo(), waiting up to timeout_ms for the reply. */
@@ -238,6 +249,8 @@ int	harness_tcp_state_count(int port, int st);
  */
 int	harness_tcp_peer_timer(int fd, int server_port, unsigned *timer,
 	    unsigned long *when);
+
+/* ---- harness_crowd.c: many TCP clients at once ---- */
 
 /*
  * Many TCP clients at once, driven by one poll(2) loop: each sends data

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The config file as untrusted bytes, and the admin's command line, end to
- * end on the real binary: only regular files are read (a fifo never
- * blocks), NUL bytes and over-long lists are refused with file:line and in
- * bounded time, -T prints the effective configuration in a form -c reads
- * back, -q silences -t, and option errors say "echod:".
+ * The config file as untrusted bytes, end to end on the real binary: only
+ * regular files are read (a fifo never blocks), NUL bytes, over-long lists
+ * and over-large files are refused with file:line and in bounded time.
+ * The command line that reads it (-t, -T, -q) is check_cli's.
  */
 
 #include <sys/stat.h>
@@ -142,90 +141,6 @@ START_TEST(test_too_large)
 }
 END_TEST
 
-/* -T: every key, -p applied, and -c reads the output back the same. */
-START_TEST(test_print_config)
-{
-	struct daemon d = DAEMON_INIT;
-	char	 path[PATH_MAX], again[PATH_MAX], first[4096];
-	const char *args[] = { "-T", "-c", path, "-p", "4242", NULL };
-	const char *args2[] = { "-T", "-c", again, NULL };
-
-	harness_tmppath(path, sizeof(path), "print.conf");
-	ck_assert_int_eq(harness_write_file(path, "port = 7777\n"
-	    "max_clients = 3\ntcp_keepalive = 0\n"), 0);
-	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 0);
-	snprintf(first, sizeof(first), "%s", daemon_stdout(&d));
-	ck_assert_msg(strstr(first, "port = 4242\n") != NULL &&
-	    strstr(first, "max_clients = 3\n") != NULL &&
-	    strstr(first, "tcp_keepalive = 0\n") != NULL &&
-	    strstr(first, "backlog = 4096\n") != NULL &&
-	    strstr(first, "listen = {\"0.0.0.0\", \"::\"}\n") != NULL &&
-	    strstr(first, "log_level = \"info\"\n") != NULL, "-T printed:\n%s",
-	    first);
-	harness_tmppath(again, sizeof(again), "print-again.conf");
-	ck_assert_int_eq(harness_write_file(again, "%s", first), 0);
-	ck_assert_int_eq(daemon_run(&d, args2, HARNESS_IO_MS), 0);
-	ck_assert_str_eq(daemon_stdout(&d), first);
-	/* An invalid file: 78, the verdict, nothing on stdout. */
-	ck_assert_int_eq(harness_write_file(path, "port = 0\n"), 0);
-	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 78);
-	ck_assert_str_eq(daemon_stdout(&d), "");
-	assert_logged(&d, path, " is invalid");
-	daemon_free(&d);
-}
-END_TEST
-
-START_TEST(test_quiet_check)
-{
-	struct daemon d = DAEMON_INIT;
-	char	 path[PATH_MAX];
-	const char *args[] = { "-q", "-t", "-c", path, NULL };
-	const char *alone[] = { "-q", NULL };
-
-	harness_tmppath(path, sizeof(path), "quiet.conf");
-	ck_assert_int_eq(harness_write_file(path, "port = 7\n"), 0);
-	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 0);
-	ck_assert_str_eq(daemon_log(&d), "");
-	ck_assert_str_eq(daemon_stdout(&d), "");
-	ck_assert_int_eq(harness_write_file(path, "port = 0\n"), 0);
-	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 78);
-	ck_assert_str_eq(daemon_log(&d), "");
-	ck_assert_str_eq(daemon_stdout(&d), "");
-	/* -q means nothing without -t. */
-	ck_assert_int_eq(daemon_run(&d, alone, HARNESS_IO_MS), 64);
-	ck_assert_msg(strstr(daemon_log(&d), "echod: -q goes with -t") != NULL,
-	    "%s", daemon_log(&d));
-	daemon_free(&d);
-}
-END_TEST
-
-/* getopt's own messages would start with the path echod was run by. */
-START_TEST(test_option_errors_say_echod)
-{
-	static const char *const cases[][3] = {
-		{ "-x", NULL, "echod: unknown option '-x'\n" },
-		{ "--frobnicate", NULL,
-		    "echod: unknown option '--frobnicate'\n" },
-		{ "-c", NULL, "echod: option '-c' needs an argument\n" },
-		{ "--port", NULL, "echod: option '--port' needs an argument\n" },
-	};
-	struct daemon d = DAEMON_INIT;
-	const char *args[2] = { NULL, NULL };
-	size_t	 i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		args[0] = cases[i][0];
-		ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 64);
-		ck_assert_msg(strncmp(daemon_log(&d), cases[i][2],
-		    strlen(cases[i][2])) == 0, "%s: stderr:\n%s", cases[i][0],
-		    daemon_log(&d));
-		ck_assert_msg(strstr(daemon_log(&d), "usage: echod") != NULL,
-		    "no usage: %s", daemon_log(&d));
-	}
-	daemon_free(&d);
-}
-END_TEST
-
 static Suite *
 conffile_suite(void)
 {
@@ -237,10 +152,6 @@ conffile_suite(void)
 	tcase_add_test(tc, test_nul_inside_string);
 	tcase_add_test(tc, test_long_list_linear);
 	tcase_add_test(tc, test_too_large);
-	tc = tcase_new(s, "cli", 60);
-	tcase_add_test(tc, test_print_config);
-	tcase_add_test(tc, test_quiet_check);
-	tcase_add_test(tc, test_option_errors_say_echod);
 	return s;
 }
 

@@ -11,7 +11,7 @@
  * byte a flow sends is a seeded pattern, checked as it comes back, so a
  * stream of any length (32 MiB, or for ever) is verified without keeping
  * what was sent; a flow may stop reading, half-close, close or reset at a
- * chosen point.  echo_run() in harness_net.c is the small, buffer-backed
+ * chosen point.  echo_run() in harness_crowd.c is the small, buffer-backed
  * kind.
  */
 

@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The harness behind the end-to-end suites, process side: echod as a child
- * process (stderr and stdout in temp files, killed with the test), the temp
- * directory and configs, the error string and pseudo-random data.
- * Test-only code: it keeps the test process single-threaded so fork(2)
- * stays simple.  Client sockets live in harness_net.c, /proc readers in
- * harness_proc.c.
+ * The harness's daemon side: echod as a child process (stderr and stdout
+ * in temp files, killed with the test, sockets passed as systemd passes
+ * them), its exit, its signals, and waits on what it logs.  Every child is
+ * remembered until reaped, so harness_teardown() can end the ones a failed
+ * test left behind, by pid.
  */
 
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -28,99 +25,12 @@
 
 #define MAX_ARGS	16
 #define MAX_DAEMONS	32
-#define POLL_STEP_MS	5	/* between looks at a log or a pid */
 #define START_TRIES	8	/* daemon_start() ports to try */
 #define TAIL_BYTES	1500
 
-static char	 errbuf[2048];
-static char	 tmpdir[256];		/* short, so paths in it fit */
 static pid_t	 spawned[MAX_DAEMONS];	/* not yet reaped */
 static unsigned	 seq;
 static char	 tailbuf[TAIL_BYTES + 8];
-
-void
-harness_seterr(const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 saved = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	errno = saved;
-}
-
-const char *
-harness_error(void)
-{
-	return errbuf;
-}
-
-long long
-harness_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-nap(int ms)
-{
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-int
-harness_init(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	/* Peers that reset must cost a send error, not the test. */
-	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * Run echod as from a shell, whatever started us: no journal
-	 * ("<N>" prefixes), no service manager to notify, no sockets.
-	 */
-	unsetenv("JOURNAL_STREAM");
-	unsetenv("NOTIFY_SOCKET");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDNAMES");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_daemon.XXXXXX",
-	    base != NULL && *base != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		harness_seterr("mkdtemp %s: %s", tmpdir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void
-remove_tmpfiles(void)
-{
-	struct dirent *de;
-	DIR	*dir;
-
-	if (tmpdir[0] == '\0' || (dir = opendir(tmpdir)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			(void)unlinkat(dirfd(dir), de->d_name, 0);
-	closedir(dir);
-}
-
-void
-harness_fini(void)
-{
-	remove_tmpfiles();
-	if (tmpdir[0] != '\0')
-		(void)rmdir(tmpdir);
-}
 
 static void
 forget(pid_t pid)
@@ -133,7 +43,7 @@ forget(pid_t pid)
 }
 
 void
-harness_teardown(void)
+harness_kill_spawned(void)
 {
 	size_t	 i;
 
@@ -146,64 +56,7 @@ harness_teardown(void)
 			;
 		spawned[i] = 0;
 	}
-	remove_tmpfiles();
 }
-
-void
-harness_tmppath(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", tmpdir, name);
-}
-
-int
-harness_write_file(const char *path, const char *fmt, ...)
-{
-	va_list	 ap;
-	FILE	*fp;
-	int	 rc;
-
-	if ((fp = fopen(path, "w")) == NULL) {
-		harness_seterr("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	va_start(ap, fmt);
-	rc = vfprintf(fp, fmt, ap);
-	va_end(ap);
-	if (fclose(fp) != 0 || rc < 0) {
-		harness_seterr("%s: cannot write", path);
-		return -1;
-	}
-	return 0;
-}
-
-uint64_t
-harness_rand(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-void
-harness_fill(void *buf, size_t len, uint64_t seed)
-{
-	unsigned char *p = buf;
-	uint64_t state = seed != 0 ? seed : 1, r = 0;
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		if (i % 8 == 0)
-			r = harness_rand(&state);
-		p[i] = (unsigned char)r;
-		r >>= 8;
-	}
-}
-
-/* ---- processes ---- */
 
 /* The whole file as a NUL-terminated string; "" when missing. */
 static char *
@@ -266,6 +119,7 @@ daemon_spawn(struct daemon *d, const char *const args[])
 {
 	const char *bin = getenv("ECHOD_BIN");
 	const char *argv[MAX_ARGS + 2];
+	char	 name[32];
 	pid_t	 parent = getpid(), pid;
 	size_t	 i, slot;
 	int	 errfd, outfd, nullfd;
@@ -291,10 +145,10 @@ daemon_spawn(struct daemon *d, const char *const args[])
 	argv[i + 1] = NULL;
 
 	seq++;
-	snprintf(d->errpath, sizeof(d->errpath), "%s/echod-%u.err", tmpdir,
-	    seq);
-	snprintf(d->outpath, sizeof(d->outpath), "%s/echod-%u.out", tmpdir,
-	    seq);
+	snprintf(name, sizeof(name), "echod-%u.err", seq);
+	harness_tmppath(d->errpath, sizeof(d->errpath), name);
+	snprintf(name, sizeof(name), "echod-%u.out", seq);
+	harness_tmppath(d->outpath, sizeof(d->outpath), name);
 	errfd = open(d->errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600);
 	outfd = open(d->outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -396,7 +250,7 @@ daemon_wait_exit(struct daemon *d, int timeout_ms)
 			    "%d ms", (int)d->pid, timeout_ms);
 			return -1;
 		}
-		nap(POLL_STEP_MS);
+		harness_nap(HARNESS_POLL_MS);
 	}
 	return 0;
 }
@@ -504,7 +358,7 @@ daemon_wait_log(struct daemon *d, const char *needle, int count,
 			    daemon_log_tail(d));
 			return -1;
 		}
-		nap(POLL_STEP_MS);
+		harness_nap(HARNESS_POLL_MS);
 	}
 }
 
@@ -521,10 +375,11 @@ int
 daemon_start_on(struct daemon *d, int port, int nsock, const char *body)
 {
 	const char *args[] = { "-c", d->conf, NULL };
+	char	 name[32];
 
 	d->port = port;
-	snprintf(d->conf, sizeof(d->conf), "%s/echod-%u.conf", tmpdir,
-	    seq + 1);
+	snprintf(name, sizeof(name), "echod-%u.conf", seq + 1);
+	harness_tmppath(d->conf, sizeof(d->conf), name);
 	if (harness_write_file(d->conf, "port = %d\n%s", port, body) == -1 ||
 	    daemon_spawn(d, args) == -1)
 		return -1;
@@ -568,75 +423,4 @@ daemon_start(struct daemon *d, int nsock, const char *fmt, ...)
 out:
 	free(body);
 	return rc;
-}
-
-int
-daemon_stats(struct daemon *d, char *buf, size_t size)
-{
-	const char *tag = "echod: stats:", *line, *p, *end;
-	int	 n = daemon_log_count(d, tag);
-
-	if (daemon_signal(d, SIGUSR1) == -1 ||
-	    daemon_wait_log(d, tag, n + 1, HARNESS_IO_MS) == -1)
-		return -1;
-	for (line = p = d->log; (p = strstr(p, tag)) != NULL; p++)
-		line = p;
-	if ((end = strchr(line, '\n')) == NULL)
-		end = line + strlen(line);
-	snprintf(buf, size, "%.*s", (int)(end - line), line);
-	return 0;
-}
-
-/* The value of "name=<n>" in a stats line; 0, or -1 if absent. */
-static int
-stats_field(const char *line, const char *name, unsigned long long *v)
-{
-	size_t	 len = strlen(name);
-	const char *p;
-
-	for (p = line; (p = strstr(p, name)) != NULL; p += len)
-		if ((p == line || p[-1] == ' ') && p[len] == '=' &&
-		    sscanf(p + len + 1, "%llu", v) == 1)
-			return 0;
-	harness_seterr("no %s=<number> in: %s", name, line);
-	return -1;
-}
-
-int
-daemon_counter(struct daemon *d, const char *name, unsigned long long *v)
-{
-	char	 line[2048];
-
-	if (daemon_stats(d, line, sizeof(line)) == -1)
-		return -1;
-	return stats_field(line, name, v);
-}
-
-int
-daemon_wait_counter(struct daemon *d, const char *name,
-    unsigned long long want, int timeout_ms)
-{
-	long long deadline = harness_now_ms() + timeout_ms;
-	char	 line[2048];
-	unsigned long long now;
-
-	for (;;) {
-		if (daemon_stats(d, line, sizeof(line)) == -1 ||
-		    stats_field(line, name, &now) == -1)
-			return -1;
-		if (now == want)
-			return 0;
-		if (harness_now_ms() >= deadline) {
-			harness_seterr("expected %s=%llu within %d ms, the "
-			    "last stats say: %s", name, want, timeout_ms, line);
-			return -1;
-		}
-		nap(4 * POLL_STEP_MS);
-	}
-}
-
-int
-daemon_wait_clients(struct daemon *d, unsigned n, int timeout_ms)
-{
-	return daemon_wait_counter(d, "tcp_clients", n, timeout_ms);
 }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/udp_int.h"
+#include "../../src/udp_int.h"
 
 #include "suite.h"
 

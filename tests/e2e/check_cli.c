@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The command line and the config file as the real echod sees them: -h,
- * -V, bad usage (64), -t on good and bad files (0, 78, file:line), a
- * missing file, a bad file stops the daemon before it binds, -p over the
- * file's port, and a bind conflict (71) naming the address and port.
+ * The command line as the real echod sees it: -h, -V, bad usage (64, and
+ * option errors say "echod:", with the usage), -t on good and bad files
+ * (0, 78, file:line), -q silencing -t, -T printing the effective
+ * configuration in a form -c reads back, a missing file, a bad file stops
+ * the daemon before it binds, -p over the file's port, and a bind conflict
+ * (71) naming the address and port.
  */
 
 #include <sys/socket.h>
@@ -43,7 +45,7 @@ START_TEST(test_cli_bad_usage)
 		{ "-p", "0", NULL }, { "-p", "65536", NULL },
 		{ "-p", "-1", NULL }, { "-p", "7x", NULL },
 		{ "-p", "", NULL }, { "-p", "99999999999999999999", NULL },
-		{ "-x", NULL, NULL }, { "stray", NULL, NULL },
+		{ "stray", NULL, NULL },
 	};
 	struct daemon d = DAEMON_INIT;
 	size_t	 i;
@@ -242,6 +244,90 @@ START_TEST(test_cli_port_override)
 }
 END_TEST
 
+/* -T: every key, -p applied, and -c reads the output back the same. */
+START_TEST(test_print_config)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 path[PATH_MAX], again[PATH_MAX], first[4096];
+	const char *args[] = { "-T", "-c", path, "-p", "4242", NULL };
+	const char *args2[] = { "-T", "-c", again, NULL };
+
+	harness_tmppath(path, sizeof(path), "print.conf");
+	ck_assert_int_eq(harness_write_file(path, "port = 7777\n"
+	    "max_clients = 3\ntcp_keepalive = 0\n"), 0);
+	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 0);
+	snprintf(first, sizeof(first), "%s", daemon_stdout(&d));
+	ck_assert_msg(strstr(first, "port = 4242\n") != NULL &&
+	    strstr(first, "max_clients = 3\n") != NULL &&
+	    strstr(first, "tcp_keepalive = 0\n") != NULL &&
+	    strstr(first, "backlog = 4096\n") != NULL &&
+	    strstr(first, "listen = {\"0.0.0.0\", \"::\"}\n") != NULL &&
+	    strstr(first, "log_level = \"info\"\n") != NULL, "-T printed:\n%s",
+	    first);
+	harness_tmppath(again, sizeof(again), "print-again.conf");
+	ck_assert_int_eq(harness_write_file(again, "%s", first), 0);
+	ck_assert_int_eq(daemon_run(&d, args2, HARNESS_IO_MS), 0);
+	ck_assert_str_eq(daemon_stdout(&d), first);
+	/* An invalid file: 78, the verdict, nothing on stdout. */
+	ck_assert_int_eq(harness_write_file(path, "port = 0\n"), 0);
+	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 78);
+	ck_assert_str_eq(daemon_stdout(&d), "");
+	log_has(&d, "%s is invalid", path);
+	daemon_free(&d);
+}
+END_TEST
+
+START_TEST(test_quiet_check)
+{
+	struct daemon d = DAEMON_INIT;
+	char	 path[PATH_MAX];
+	const char *args[] = { "-q", "-t", "-c", path, NULL };
+	const char *alone[] = { "-q", NULL };
+
+	harness_tmppath(path, sizeof(path), "quiet.conf");
+	ck_assert_int_eq(harness_write_file(path, "port = 7\n"), 0);
+	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 0);
+	ck_assert_str_eq(daemon_log(&d), "");
+	ck_assert_str_eq(daemon_stdout(&d), "");
+	ck_assert_int_eq(harness_write_file(path, "port = 0\n"), 0);
+	ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 78);
+	ck_assert_str_eq(daemon_log(&d), "");
+	ck_assert_str_eq(daemon_stdout(&d), "");
+	/* -q means nothing without -t. */
+	ck_assert_int_eq(daemon_run(&d, alone, HARNESS_IO_MS), 64);
+	ck_assert_msg(strstr(daemon_log(&d), "echod: -q goes with -t") != NULL,
+	    "%s", daemon_log(&d));
+	daemon_free(&d);
+}
+END_TEST
+
+/* getopt's own messages would start with the path echod was run by. */
+START_TEST(test_option_errors_say_echod)
+{
+	static const char *const cases[][3] = {
+		{ "-x", NULL, "echod: unknown option '-x'\n" },
+		{ "--frobnicate", NULL,
+		    "echod: unknown option '--frobnicate'\n" },
+		{ "-c", NULL, "echod: option '-c' needs an argument\n" },
+		{ "--port", NULL, "echod: option '--port' needs an argument\n" },
+	};
+	struct daemon d = DAEMON_INIT;
+	const char *args[2] = { NULL, NULL };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		args[0] = cases[i][0];
+		ck_assert_int_eq(daemon_run(&d, args, HARNESS_IO_MS), 64);
+		ck_assert_msg(strncmp(daemon_log(&d), cases[i][2],
+		    strlen(cases[i][2])) == 0, "%s: stderr:\n%s", cases[i][0],
+		    daemon_log(&d));
+		ck_assert_msg(strstr(daemon_log(&d), "usage: echod") != NULL,
+		    "no usage: %s", daemon_log(&d));
+	}
+	daemon_free(&d);
+}
+END_TEST
+
 /* Hold port on 127.0.0.1 with type; echod (config extra) must exit 71. */
 static void
 bind_conflict(int type, const char *extra)
@@ -293,6 +379,9 @@ cli_suite(void)
 	tcase_add_test(tc, test_cli_missing_file);
 	tcase_add_test(tc, test_cli_bad_config_run);
 	tcase_add_test(tc, test_cli_port_override);
+	tcase_add_test(tc, test_print_config);
+	tcase_add_test(tc, test_quiet_check);
+	tcase_add_test(tc, test_option_errors_say_echod);
 
 	tc = tcase_new(s, "bind", 30);
 	tcase_add_test(tc, test_bind_tcp_in_use);

@@ -3,8 +3,8 @@
  * The service-manager side of notify.c, end to end: the real echod with
  * NOTIFY_SOCKET pointing at a socket of ours (READY=1 only once it listens,
  * STATUS=, RELOADING=1 with MONOTONIC_USEC= then READY=1, STOPPING=1), and
- * socket activation with sockets passed as systemd passes them; the
- * watchdog's schedule in-process and WATCHDOG=1 from the real daemon.  Built
+ * socket activation with sockets passed as systemd passes them;
+ * WATCHDOG=1 from the real daemon (its schedule is check_watchdog's).  Built
  * without libsystemd, the same calls must be inert and the daemon unchanged.
  */
 
@@ -130,64 +130,6 @@ count_pings(int fd, int ms)
 		n++;
 	return n;
 }
-
-START_TEST(test_watchdog_schedule)
-{
-	struct notify_watchdog w;
-	char	 msg[64];
-	int	 nfd = notify_socket();
-
-	/* 400 ms: pings every 200 ms, only if the heartbeat advanced. */
-	ck_assert_int_eq(setenv("WATCHDOG_USEC", "400000", 1), 0);
-	ck_assert_int_eq(notify_watchdog_init(&w, 1000), 0);
-	ck_assert_int_eq(w.interval_ms, 400);
-	ck_assert_int_eq(notify_watchdog_interval_ms(), 400);
-	ck_assert(notify_watchdog_kick(&w, 1000, 5));
-	ck_assert_int_eq(await_notify(nfd, "WATCHDOG=1", msg, sizeof(msg),
-	    HARNESS_IO_MS), 0);
-	ck_assert(!notify_watchdog_kick(&w, 1100, 6));	/* not yet due */
-	ck_assert_int_eq(notify_watchdog_timeout(&w, -1, 1100), 100);
-	ck_assert_int_eq(notify_watchdog_timeout(&w, 30, 1100), 30);
-	ck_assert_int_eq(notify_watchdog_timeout(&w, 500, 1300), 0);
-	ck_assert(notify_watchdog_kick(&w, 1200, 6));
-	/* The other thread stood still: no ping, a look again soon. */
-	ck_assert(!notify_watchdog_kick(&w, 1400, 6));
-	ck_assert_int_eq(notify_watchdog_timeout(&w, -1, 1400), 50);
-	ck_assert(!notify_watchdog_kick(&w, 1449, 7));
-	ck_assert(notify_watchdog_kick(&w, 1450, 7));
-	/* No other thread to watch (no UDP sockets): always alive. */
-	ck_assert(notify_watchdog_kick(&w, 1650, 0));
-	ck_assert(notify_watchdog_kick(&w, 1850, 0));
-	ck_assert_int_eq(count_pings(nfd, 200), 4);	/* 1200 to 1850 */
-	close(nfd);
-}
-END_TEST
-
-START_TEST(test_watchdog_off_or_invalid)
-{
-	struct notify_watchdog w;
-	int	 nfd = notify_socket();
-
-	unsetenv("WATCHDOG_USEC");
-	ck_assert_int_eq(notify_watchdog_init(&w, 0), 0);
-	ck_assert_int_eq(w.interval_ms, 0);
-	ck_assert(!notify_watchdog_kick(&w, 0, 1));
-	ck_assert_int_eq(notify_watchdog_timeout(&w, -1, 0), -1);
-	ck_assert_int_eq(notify_watchdog_timeout(&w, 7, 0), 7);
-	/* Another process's watchdog is not ours. */
-	ck_assert_int_eq(setenv("WATCHDOG_USEC", "400000", 1), 0);
-	ck_assert_int_eq(setenv("WATCHDOG_PID", "1", 1), 0);
-	ck_assert_int_eq(notify_watchdog_init(&w, 0), 0);
-	ck_assert_int_eq(w.interval_ms, 0);
-	unsetenv("WATCHDOG_PID");
-	ck_assert_int_eq(setenv("WATCHDOG_USEC", "soon", 1), 0);
-	ck_assert_int_eq(notify_watchdog_init(&w, 0), -1);
-	ck_assert_int_eq(w.interval_ms, 0);
-	ck_assert_int_eq(count_pings(nfd, 100), 0);
-	unsetenv("WATCHDOG_USEC");
-	close(nfd);
-}
-END_TEST
 
 START_TEST(test_watchdog_daemon)
 {
@@ -328,8 +270,6 @@ notify_suite(void)
 	tcase_set_timeout(tc, 60);
 #ifdef ECHOD_HAVE_SYSTEMD
 	tcase_add_test(tc, test_notify_lifecycle);
-	tcase_add_test(tc, test_watchdog_schedule);
-	tcase_add_test(tc, test_watchdog_off_or_invalid);
 	tcase_add_test(tc, test_watchdog_daemon);
 	tcase_add_test(tc, test_activation_serves_passed_sockets);
 	tcase_add_test(tc, test_activation_rejects_other_sockets);
