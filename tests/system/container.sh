@@ -27,7 +27,7 @@ ct_check_host() {
 	[ "$(id -u)" = 0 ] || { echo "not root"; return; }
 	for b in systemd-nspawn nsenter debootstrap zstd pgrep timeout; do
 		command -v "$b" >/dev/null ||
-		    { echo "$b not installed (.ci/packages)"; return; }
+		    { echo "$b not installed (.ci/packages-test)"; return; }
 	done
 	[ -e /sys/fs/cgroup/cgroup.controllers ] ||
 	    [ -e /sys/fs/cgroup/unified/cgroup.controllers ] ||

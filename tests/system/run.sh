@@ -54,7 +54,7 @@ trap 'exit 130' INT TERM HUP
 deb=${1:-${ECHOD_DEB:-}}
 if [ -z "$deb" ]; then
 	command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
-	    skip "dpkg-dev and debhelper not installed (.ci/packages)"
+	    skip "dpkg-dev and debhelper not installed (.ci/packages-test)"
 	DEB_BUILD_OPTIONS=nocheck bash "$here/../../.ci/deb" "$work/pkg" \
 	    >"$work/deb.log" 2>&1 ||
 	    { cat "$work/deb.log"; echo "FAIL: .ci/deb"; exit 1; }
