@@ -175,38 +175,22 @@ END_TEST
 /* systemd hears STOPPING=1, then STATUS=draining, N clients. */
 START_TEST(test_drain_notifies)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct pollfd pfd;
 	struct daemon d = DAEMON_INIT;
-	char	 msg[512], all[4096] = "";
-	long long end;
-	ssize_t	 n;
+	char	 msg[512];
 	int	 nfd, fd;
 
-	harness_tmppath(sun.sun_path, sizeof(sun.sun_path), "notify.sock");
-	unlink(sun.sun_path);
-	nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(nfd, 0);
-	ck_assert_int_eq(bind(nfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(setenv("NOTIFY_SOCKET", sun.sun_path, 1), 0);
+	nfd = notify_listen();
 	start(&d, "shutdown_grace = 30\n");
 	fd = connect_ok(&d, AF_INET);
 	echo_ok(fd, "x", 1);
 	clients_ok(&d, 1);
 	sigterm_draining(&d, 1);
-	pfd = (struct pollfd){ .fd = nfd, .events = POLLIN };
-	end = harness_now_ms() + HARNESS_IO_MS;
-	while (strstr(all, "STATUS=draining, 1 clients") == NULL &&
-	    harness_now_ms() < end) {
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		ck_assert_int_ge(n = recv(nfd, msg, sizeof(msg) - 1, 0), 0);
-		msg[n] = '\0';
-		strncat(all, msg, sizeof(all) - strlen(all) - 1);
-	}
-	ck_assert_msg(strstr(all, "STOPPING=1") != NULL, "got: %s", all);
-	ck_assert_msg(strstr(all, "STATUS=draining, 1 clients") != NULL,
-	    "got: %s", all);
+	/* In this order. */
+	ck_assert_msg(notify_await(nfd, "STOPPING=1", msg, sizeof(msg),
+	    HARNESS_IO_MS) == 0, "no STOPPING=1");
+	ck_assert_msg(notify_await(nfd, "STATUS=draining, 1 clients", msg,
+	    sizeof(msg), HARNESS_IO_MS) == 0, "no STATUS=draining, last: %s",
+	    msg);
 	close(fd);
 	exited_ok(&d, HARNESS_IO_MS);
 	daemon_free(&d);

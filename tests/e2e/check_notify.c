@@ -26,22 +26,6 @@
 #include "harness.h"
 #include "harness_check.h"
 
-/* A datagram socket standing in for systemd's notification socket. */
-static int
-notify_socket(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int	 fd;
-
-	harness_tmppath(sun.sun_path, sizeof(sun.sun_path), "notify.sock");
-	unlink(sun.sun_path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(setenv("NOTIFY_SOCKET", sun.sun_path, 1), 0);
-	return fd;
-}
-
 static void
 teardown(void)
 {
@@ -52,38 +36,14 @@ teardown(void)
 
 #ifdef ECHOD_HAVE_SYSTEMD
 
-/*
- * Read notifications until one contains want; copy it to msg.  0, or -1
- * after timeout_ms without it.
- */
-static int
-await_notify(int fd, const char *want, char *msg, size_t size,
-    int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	long long end = harness_now_ms() + timeout_ms;
-	ssize_t	 n;
-
-	while (harness_now_ms() < end) {
-		if (poll(&pfd, 1, (int)(end - harness_now_ms())) <= 0)
-			continue;
-		if ((n = recv(fd, msg, size - 1, 0)) < 0)
-			return -1;
-		msg[n] = '\0';
-		if (strstr(msg, want) != NULL)
-			return 0;
-	}
-	return -1;
-}
-
 START_TEST(test_notify_lifecycle)
 {
 	struct daemon d = DAEMON_INIT;
 	char	 msg[512], want[64];
-	int	 nfd = notify_socket(), tfd;
+	int	 nfd = notify_listen(), tfd;
 
 	start(&d, "");
-	ck_assert_msg(await_notify(nfd, "READY=1", msg, sizeof(msg),
+	ck_assert_msg(notify_await(nfd, "READY=1", msg, sizeof(msg),
 	    HARNESS_IO_MS) == 0, "no READY=1; log: %s", daemon_log_tail(&d));
 	/* Ready means listening: both sockets were logged before it. */
 	ck_assert_int_eq(daemon_log_count(&d, "listening on"), 2);
@@ -93,21 +53,21 @@ START_TEST(test_notify_lifecycle)
 	/* STATUS= follows what happens: one client connected. */
 	tfd = connect_ok(&d, AF_INET);
 	echo_ok(tfd, "x", 1);
-	ck_assert_msg(await_notify(nfd, "STATUS=1 TCP clients", msg,
+	ck_assert_msg(notify_await(nfd, "STATUS=1 TCP clients", msg,
 	    sizeof(msg), HARNESS_IO_MS) == 0, "no status with 1 client");
 
 	ck_assert_int_eq(daemon_signal(&d, SIGHUP), 0);
-	ck_assert_msg(await_notify(nfd, "RELOADING=1", msg, sizeof(msg),
+	ck_assert_msg(notify_await(nfd, "RELOADING=1", msg, sizeof(msg),
 	    HARNESS_IO_MS) == 0, "no RELOADING=1");
 	ck_assert_msg(strstr(msg, "\nMONOTONIC_USEC=") != NULL, "got '%s'",
 	    msg);
-	ck_assert_msg(await_notify(nfd, "READY=1", msg, sizeof(msg),
+	ck_assert_msg(notify_await(nfd, "READY=1", msg, sizeof(msg),
 	    HARNESS_IO_MS) == 0, "no READY=1 after the reload");
 	/* The reload kept the client. */
 	echo_ok(tfd, "y", 1);
 
 	ck_assert_int_eq(daemon_signal(&d, SIGTERM), 0);
-	ck_assert_msg(await_notify(nfd, "STOPPING=1", msg, sizeof(msg),
+	ck_assert_msg(notify_await(nfd, "STOPPING=1", msg, sizeof(msg),
 	    HARNESS_IO_MS) == 0, "no STOPPING=1");
 	ck_assert_int_eq(daemon_wait_exit(&d, HARNESS_IO_MS), 0);
 	ck_assert_int_eq(daemon_exit_code(&d), 0);
@@ -125,7 +85,7 @@ count_pings(int fd, int ms)
 	long long end = harness_now_ms() + ms;
 	int	 n = 0;
 
-	while (await_notify(fd, "WATCHDOG=1", msg, sizeof(msg),
+	while (notify_await(fd, "WATCHDOG=1", msg, sizeof(msg),
 	    (int)(end - harness_now_ms())) == 0)
 		n++;
 	return n;
@@ -134,7 +94,7 @@ count_pings(int fd, int ms)
 START_TEST(test_watchdog_daemon)
 {
 	struct daemon d = DAEMON_INIT;
-	int	 nfd = notify_socket(), n;
+	int	 nfd = notify_listen(), n;
 
 	/* The real echod: pings while it runs, none while it is stopped. */
 	ck_assert_int_eq(setenv("WATCHDOG_USEC", "300000", 1), 0);
@@ -244,7 +204,7 @@ START_TEST(test_notify_inert)
 {
 	struct daemon d = DAEMON_INIT;
 	struct pollfd pfd;
-	int	 nfd = notify_socket(), tfd;
+	int	 nfd = notify_listen(), tfd;
 
 	/* Built without libsystemd: serves as usual and says nothing. */
 	start(&d, "");

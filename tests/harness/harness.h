@@ -207,6 +207,17 @@ int	udp_echo_retry(int fd, const void *buf, size_t len, int tries);
 /* Receive one datagram into buf (size 64 KiB); its length, or -1. */
 ssize_t	udp_recv(int fd, void *buf, size_t size, int timeout_ms);
 
+/* ---- harness_notify.c: systemd's notification socket ---- */
+
+/* A socket standing in for systemd's, named in NOTIFY_SOCKET. */
+int	notify_listen(void);
+/*
+ * Read notifications until one contains want; copy it to msg.  0, or -1
+ * after timeout_ms without it.
+ */
+int	notify_await(int fd, const char *want, char *msg, size_t size,
+	    int timeout_ms);
+
 /* ---- harness_proc.c: what /proc says ---- */
 
 /* Descriptors and threads of a process, from /proc; -1 on error. */
