@@ -6,7 +6,6 @@
  * and shut down in order: listeners, the UDP thread, then every client.
  */
 
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echod/fdlimit.h"
 #include "echod/log.h"
 #include "echod/monotime.h"
 #include "echod/notify.h"
@@ -26,67 +26,7 @@
 #define ACCEPT_BACKOFF_MS	100	/* after EMFILE and friends */
 #define SHUTDOWN_WAIT_MS	1500	/* the contract allows 2 s in all */
 #define STATUS_INTERVAL_MS	1000	/* STATUS= refresh under systemd */
-#define FD_RESERVE		32	/* stdio, log, eventfd, slack */
 
-/* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), or 0. */
-static rlim_t
-nr_open(void)
-{
-	unsigned long long v;
-	char	 line[32], *end;
-	FILE	*fp;
-
-	if ((fp = fopen("/proc/sys/fs/nr_open", "re")) == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), fp) == NULL)
-		line[0] = '\0';
-	fclose(fp);
-	errno = 0;
-	v = strtoull(line, &end, 10);
-	if (errno != 0 || end == line || (*end != '\n' && *end != '\0'))
-		return 0;
-	return (rlim_t)v;
-}
-
-/*
- * Each client costs a descriptor: raise the soft limit to the hard one,
- * and with CAP_SYS_RESOURCE (root) the hard one too, up to fs.nr_open,
- * when max_clients needs more than it allows.
- */
-static void
-raise_fd_limit(const struct echod_config *cfg)
-{
-	struct rlimit rl, want;
-	rlim_t	 need = (rlim_t)cfg->max_clients + 2 * cfg->nlisten +
-	    FD_RESERVE, ceiling;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		log_warn("getrlimit RLIMIT_NOFILE");
-		return;
-	}
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		ceiling = nr_open();
-		want.rlim_max = ceiling > 0 && ceiling < need ? ceiling : need;
-		want.rlim_cur = want.rlim_max;
-		/* EPERM without the capability: the old hard limit stays. */
-		if (want.rlim_max > rl.rlim_max &&
-		    setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl = want;
-	}
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("cannot raise the open file limit to %llu",
-			    (unsigned long long)rl.rlim_max);
-		else
-			(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-		log_warnx("max_clients %d needs about %llu open files but the "
-		    "limit is %llu: raise it (ulimit -Hn, LimitNOFILE=, "
-		    "fs.nr_open)", cfg->max_clients, (unsigned long long)need,
-		    (unsigned long long)rl.rlim_cur);
-}
 
 /* The TCP side's part of cfg. */
 static void
@@ -180,7 +120,7 @@ server_open(struct server *srv, const struct echod_config *cfg,
 
 	memset(srv, 0, sizeof(*srv));
 	srv->opts = *opts;
-	raise_fd_limit(cfg);
+	fdlimit_raise(cfg);
 	if (counters_init(&srv->counters) == -1) {
 		log_err("cannot set up the counters");
 		return -1;
