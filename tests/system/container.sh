@@ -17,7 +17,7 @@
 CT_SUITE=bookworm
 # debootstrap --include: systemd as init, nc for the checks, echod's
 # run-time dependencies so the .deb installs offline.
-CT_INCLUDE=systemd,systemd-sysv,dbus,netcat-openbsd,procps,man-db,libconfuse2
+CT_INCLUDE=systemd,systemd-sysv,dbus,netcat-openbsd,procps,man-db,libconfuse2,libmicrohttpd12
 CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CT_TPID='' CT_NPID='' CT_LEADER='' CT_ROOT='' CT_NAME='' CT_CGS=()
 
