@@ -220,6 +220,7 @@ counters_init(struct counters *c)
 	size_t	 i;
 
 	memset(c, 0, sizeof(*c));
+	LIST_INIT(&c->shards);
 	for (i = 0; i < CTR_COUNT; i++)
 		atomic_init(&c->gauge[i], 0);
 	if ((rc = pthread_mutex_init(&c->lock, NULL)) != 0) {
@@ -246,11 +247,7 @@ counters_attach(struct counters *c, struct counter_shard *shard)
 		atomic_init(&shard->hist[i], 0);
 	atomic_init(&shard->hist_sum_ms, 0);
 	pthread_mutex_lock(&c->lock);
-	shard->prev = NULL;
-	shard->next = c->head;
-	if (c->head != NULL)
-		c->head->prev = shard;
-	c->head = shard;
+	LIST_INSERT_HEAD(&c->shards, shard, link);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -280,12 +277,7 @@ counters_detach(struct counters *c, struct counter_shard *shard)
 		c->retired[i] += atomic_load_explicit(&shard->v[i],
 		    memory_order_relaxed);
 	fold_hist(&c->retired_hist, shard);
-	if (shard->prev != NULL)
-		shard->prev->next = shard->next;
-	else
-		c->head = shard->next;
-	if (shard->next != NULL)
-		shard->next->prev = shard->prev;
+	LIST_REMOVE(shard, link);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -305,7 +297,7 @@ counters_read(struct counters *c, uint64_t v[CTR_COUNT])
 	for (i = 0; i < CTR_COUNT; i++)
 		v[i] = defs[i].gauge ? atomic_load_explicit(&c->gauge[i],
 		    memory_order_relaxed) : c->retired[i];
-	for (s = c->head; s != NULL; s = s->next)
+	LIST_FOREACH(s, &c->shards, link)
 		for (i = 0; i < CTR_COUNT; i++)
 			if (!defs[i].gauge)
 				v[i] += atomic_load_explicit(&s->v[i],
@@ -320,7 +312,7 @@ counters_read_hist(struct counters *c, struct counter_hist *h)
 
 	pthread_mutex_lock(&c->lock);
 	*h = c->retired_hist;
-	for (s = c->head; s != NULL; s = s->next)
+	LIST_FOREACH(s, &c->shards, link)
 		fold_hist(h, s);
 	pthread_mutex_unlock(&c->lock);
 }

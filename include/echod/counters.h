@@ -1,6 +1,8 @@
 #ifndef ECHOD_COUNTERS_H
 #define ECHOD_COUNTERS_H
 
+#include <sys/queue.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -81,14 +83,13 @@ struct counter_shard {
 	_Atomic uint64_t	 v[CTR_COUNT];
 	_Atomic uint64_t	 hist[COUNTER_HIST_BUCKETS];
 	_Atomic uint64_t	 hist_sum_ms;
-	struct counter_shard	*prev;
-	struct counter_shard	*next;
+	LIST_ENTRY(counter_shard) link;		/* in counters' shards */
 };
 
 /* Every shard in use, the totals of retired ones, and the gauges. */
 struct counters {
 	pthread_mutex_t		 lock;
-	struct counter_shard	*head;
+	LIST_HEAD(, counter_shard) shards;
 	uint64_t		 retired[CTR_COUNT];
 	struct counter_hist	 retired_hist;
 	_Atomic uint64_t	 gauge[CTR_COUNT];
