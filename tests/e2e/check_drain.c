@@ -23,6 +23,16 @@
 #include "harness.h"
 #include "harness_check.h"
 
+/* The stand-in notification socket's path, in the test's directory. */
+static const char *
+notify_path(void)
+{
+	static char path[108];
+
+	harness_tmppath(path, sizeof(path), "notify.sock");
+	return path;
+}
+
 #define DRAINING	"draining "
 
 /* SIGTERM, and wait until echod says it drains n clients. */
@@ -179,7 +189,7 @@ START_TEST(test_drain_notifies)
 	char	 msg[512];
 	int	 nfd, fd;
 
-	nfd = notify_listen();
+	nfd = notify_listen(notify_path());
 	start(&d, "shutdown_grace = 30\n");
 	fd = connect_ok(&d, AF_INET);
 	echo_ok(fd, "x", 1);

@@ -209,8 +209,8 @@ ssize_t	udp_recv(int fd, void *buf, size_t size, int timeout_ms);
 
 /* ---- harness_notify.c: systemd's notification socket ---- */
 
-/* A socket standing in for systemd's, named in NOTIFY_SOCKET. */
-int	notify_listen(void);
+/* A socket at path standing in for systemd's, named in NOTIFY_SOCKET. */
+int	notify_listen(const char *path);
 /*
  * Read notifications until one contains want; copy it to msg.  0, or -1
  * after timeout_ms without it.

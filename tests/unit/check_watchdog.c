@@ -20,8 +20,10 @@
 
 #include <check.h>
 
+#include "echod/monotime.h"
 #include "echod/notify.h"
 
+#include "harness.h"
 #include "suite.h"
 
 /* Failure bound for one notification to arrive. */
@@ -30,34 +32,18 @@
 static char	 sockdir[256];
 static char	 sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A datagram socket standing in for systemd's notification socket. */
 static int
 notify_socket(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *tmp = getenv("TMPDIR");
-	int	 fd;
 
 	snprintf(sockdir, sizeof(sockdir), "%s/check_watchdog.XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(sockdir));
 	ck_assert_int_lt(snprintf(sockpath, sizeof(sockpath), "%s/notify.sock",
 	    sockdir), (int)sizeof(sockpath));
-	memcpy(sun.sun_path, sockpath, sizeof(sockpath));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(setenv("NOTIFY_SOCKET", sun.sun_path, 1), 0);
-	return fd;
+	return notify_listen(sockpath);
 }
 
 static void
@@ -73,40 +59,16 @@ teardown(void)
 	unsetenv("WATCHDOG_PID");
 }
 
-/*
- * Read notifications until one contains want; copy it to msg.  0, or -1
- * after timeout_ms without it.
- */
-static int
-await_notify(int fd, const char *want, char *msg, size_t size,
-    int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	long long end = now_ms() + timeout_ms;
-	ssize_t	 n;
-
-	while (now_ms() < end) {
-		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
-			continue;
-		if ((n = recv(fd, msg, size - 1, 0)) < 0)
-			return -1;
-		msg[n] = '\0';
-		if (strstr(msg, want) != NULL)
-			return 0;
-	}
-	return -1;
-}
-
 /* Count WATCHDOG=1 datagrams arriving within ms. */
 static int
 count_pings(int fd, int ms)
 {
 	char	 msg[512];
-	long long end = now_ms() + ms;
+	long long end = monotime_ms() + ms;
 	int	 n = 0;
 
-	while (await_notify(fd, "WATCHDOG=1", msg, sizeof(msg),
-	    (int)(end - now_ms())) == 0)
+	while (notify_await(fd, "WATCHDOG=1", msg, sizeof(msg),
+	    (int)(end - monotime_ms())) == 0)
 		n++;
 	return n;
 }
@@ -123,7 +85,7 @@ START_TEST(test_watchdog_schedule)
 	ck_assert_int_eq(w.interval_ms, 400);
 	ck_assert_int_eq(notify_watchdog_interval_ms(), 400);
 	ck_assert(notify_watchdog_kick(&w, 1000, 5));
-	ck_assert_int_eq(await_notify(nfd, "WATCHDOG=1", msg, sizeof(msg),
+	ck_assert_int_eq(notify_await(nfd, "WATCHDOG=1", msg, sizeof(msg),
 	    WAIT_MS), 0);
 	ck_assert(!notify_watchdog_kick(&w, 1100, 6));	/* not yet due */
 	ck_assert_int_eq(notify_watchdog_timeout(&w, -1, 1100), 100);
