@@ -9,7 +9,6 @@
  */
 
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <poll.h>
 #include <signal.h>
@@ -22,16 +21,6 @@
 
 #include "harness.h"
 #include "harness_check.h"
-
-/* The stand-in notification socket's path, in the test's directory. */
-static const char *
-notify_path(void)
-{
-	static char path[108];
-
-	harness_tmppath(path, sizeof(path), "notify.sock");
-	return path;
-}
 
 #define DRAINING	"draining "
 
@@ -189,7 +178,7 @@ START_TEST(test_drain_notifies)
 	char	 msg[512];
 	int	 nfd, fd;
 
-	nfd = notify_listen(notify_path());
+	nfd = notify_listen_tmp();
 	start(&d, "shutdown_grace = 30\n");
 	fd = connect_ok(&d, AF_INET);
 	echo_ok(fd, "x", 1);

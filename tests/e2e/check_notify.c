@@ -9,7 +9,6 @@
  */
 
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 
 #include <poll.h>
@@ -26,16 +25,6 @@
 #include "harness.h"
 #include "harness_check.h"
 
-/* The stand-in notification socket's path, in the test's directory. */
-static const char *
-notify_path(void)
-{
-	static char path[108];
-
-	harness_tmppath(path, sizeof(path), "notify.sock");
-	return path;
-}
-
 static void
 teardown(void)
 {
@@ -50,7 +39,7 @@ START_TEST(test_notify_lifecycle)
 {
 	struct daemon d = DAEMON_INIT;
 	char	 msg[512], want[64];
-	int	 nfd = notify_listen(notify_path()), tfd;
+	int	 nfd = notify_listen_tmp(), tfd;
 
 	start(&d, "");
 	ck_assert_msg(notify_await(nfd, "READY=1", msg, sizeof(msg),
@@ -104,7 +93,7 @@ count_pings(int fd, int ms)
 START_TEST(test_watchdog_daemon)
 {
 	struct daemon d = DAEMON_INIT;
-	int	 nfd = notify_listen(notify_path()), n;
+	int	 nfd = notify_listen_tmp(), n;
 
 	/* The real echod: pings while it runs, none while it is stopped. */
 	ck_assert_int_eq(setenv("WATCHDOG_USEC", "300000", 1), 0);
@@ -214,7 +203,7 @@ START_TEST(test_notify_inert)
 {
 	struct daemon d = DAEMON_INIT;
 	struct pollfd pfd;
-	int	 nfd = notify_listen(notify_path()), tfd;
+	int	 nfd = notify_listen_tmp(), tfd;
 
 	/* Built without libsystemd: serves as usual and says nothing. */
 	start(&d, "");

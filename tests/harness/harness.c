@@ -123,6 +123,15 @@ harness_tmppath(char *buf, size_t size, const char *name)
 }
 
 int
+notify_listen_tmp(void)
+{
+	char	 path[sizeof(tmpdir) + sizeof("/notify.sock")];
+
+	harness_tmppath(path, sizeof(path), "notify.sock");
+	return notify_listen(path);
+}
+
+int
 harness_write_file(const char *path, const char *fmt, ...)
 {
 	va_list	 ap;

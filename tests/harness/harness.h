@@ -211,6 +211,8 @@ ssize_t	udp_recv(int fd, void *buf, size_t size, int timeout_ms);
 
 /* A socket at path standing in for systemd's, named in NOTIFY_SOCKET. */
 int	notify_listen(const char *path);
+/* notify_listen() at notify.sock in the temp directory (harness.c). */
+int	notify_listen_tmp(void);
 /*
  * Read notifications until one contains want; copy it to msg.  0, or -1
  * after timeout_ms without it.
