@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cc -std=c17 -O2 -Wall -Wextra -Wpedantic -Werror -pthread -D_GNU_SOURCE \
-    -o "$tmp/stampbench" "$root/bench/stampbench.c"
+    -I"$root/include" -o "$tmp/stampbench" "$root/bench/stampbench.c"
 free_port() {
 	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

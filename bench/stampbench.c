@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echod/wire.h"
+
 #define MAXSAMPLES	(1 << 22)
 
 static int	 fd;
@@ -46,17 +48,6 @@ ntp_now(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((uint64_t)ts.tv_sec + 2208988800ULL) << 32 |
 	    (((uint64_t)ts.tv_nsec << 32) / 1000000000ULL);
-}
-
-static uint64_t
-rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int	 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static double
@@ -103,8 +94,8 @@ receiver(void *arg)
 			i = atomic_fetch_add(&nsamples, 1);
 			if (i >= MAXSAMPLES)
 				continue;
-			resid[i] = us(rd64(buf + 4), rd64(buf + 16));
-			rtt[i] = us(t4, rd64(buf + 28));
+			resid[i] = us(wire_get64(buf + 4), wire_get64(buf + 16));
+			rtt[i] = us(t4, wire_get64(buf + 28));
 		}
 	}
 	return NULL;

@@ -13,39 +13,10 @@
 #include <nettle/memops.h>
 
 #include "echod/stamp.h"
+#include "echod/wire.h"
 
 /* Seconds from 1900 (NTP's era 0) to 1970 (the Unix epoch). */
 #define NTP_UNIX_OFFSET	2208988800ULL
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
 uint64_t
 stamp_ntp(const struct timespec *ts)
@@ -112,7 +83,7 @@ stamp_peek(const uint8_t *pkt, size_t len, bool auth, struct stamp_request *rq)
 {
 	if (len < (auth ? STAMP_BASE_AUTH : STAMP_TWAMP_MIN))
 		return -1;
-	rq->seq = get32(pkt);
+	rq->seq = wire_get32(pkt);
 	if (auth)
 		rq->ssid = (uint16_t)(pkt[STAMP_AS_SSID] << 8 |
 		    pkt[STAMP_AS_SSID + 1]);
@@ -137,12 +108,12 @@ reflect_auth(uint8_t *pkt, const struct stamp_rx *rx,
 	memcpy(rq, pkt, sizeof(rq));
 	memset(pkt, 0, STAMP_BASE_AUTH);
 	if (s->stateful)
-		put32(pkt + STAMP_A_SEQ, s->seq);
+		wire_put32(pkt + STAMP_A_SEQ, s->seq);
 	else
 		memcpy(pkt + STAMP_A_SEQ, rq + STAMP_AS_SEQ, 4);
-	put16(pkt + STAMP_A_ERR, rx->err);
+	wire_put16(pkt + STAMP_A_ERR, rx->err);
 	memcpy(pkt + STAMP_A_SSID, rq + STAMP_AS_SSID, 2);
-	put64(pkt + STAMP_A_RX_TS, rx->t2);
+	wire_put64(pkt + STAMP_A_RX_TS, rx->t2);
 	memcpy(pkt + STAMP_A_SEND_SEQ, rq + STAMP_AS_SEQ, 4);
 	memcpy(pkt + STAMP_A_SEND_TS, rq + STAMP_AS_TS, 8);
 	memcpy(pkt + STAMP_A_SEND_ERR, rq + STAMP_AS_ERR, 2);
@@ -164,13 +135,13 @@ reflect_unauth(uint8_t *pkt, size_t base, const struct stamp_rx *rx,
 	memcpy(rq, pkt, base);
 	memset(pkt, 0, base);
 	if (s->stateful)
-		put32(pkt + STAMP_U_SEQ, s->seq);
+		wire_put32(pkt + STAMP_U_SEQ, s->seq);
 	else
 		memcpy(pkt + STAMP_U_SEQ, rq + STAMP_US_SEQ, 4);
-	put16(pkt + STAMP_U_ERR, rx->err);
+	wire_put16(pkt + STAMP_U_ERR, rx->err);
 	if (base == STAMP_BASE_UNAUTH)
 		memcpy(pkt + STAMP_U_SSID, rq + STAMP_US_SSID, 2);
-	put64(pkt + STAMP_U_RX_TS, rx->t2);
+	wire_put64(pkt + STAMP_U_RX_TS, rx->t2);
 	memcpy(pkt + STAMP_U_SEND_SEQ, rq + STAMP_US_SEQ, 4);
 	memcpy(pkt + STAMP_U_SEND_TS, rq + STAMP_US_TS, 8);
 	memcpy(pkt + STAMP_U_SEND_ERR, rq + STAMP_US_ERR, 2);
@@ -224,8 +195,8 @@ stamp_finish(const struct stamp_params *p, uint8_t *pkt, size_t len,
     uint64_t t3)
 {
 	if (p->key.len > 0 && len >= STAMP_BASE_AUTH) {
-		put64(pkt + STAMP_A_TS, t3);
+		wire_put64(pkt + STAMP_A_TS, t3);
 		stamp_hmac(&p->key, pkt, STAMP_HMAC_COVERS, pkt + STAMP_A_HMAC);
 	} else if (len >= STAMP_U_TS + 8)
-		put64(pkt + STAMP_U_TS, t3);
+		wire_put64(pkt + STAMP_U_TS, t3);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "echod/stamp.h"
+#include "echod/wire.h"
 
 /* The HMAC TLV's place in the list, as RFC 8972 §4.8 wants it. */
 enum hmac_state {
@@ -18,21 +19,6 @@ enum hmac_state {
 	HMAC_OK,		/* present, last but for Extra Padding */
 	HMAC_MISPLACED,		/* twice, or a TLV other than padding after */
 };
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* A type's fixed value length, or -1 when it has none or echod does not know. */
 static int
@@ -66,7 +52,7 @@ scan(const uint8_t *tlv, size_t len, unsigned *n)
 	while (off < len) {
 		if (len - off < STAMP_TLV_HDR)
 			break;
-		vlen = get16(tlv + off + 2);
+		vlen = wire_get16(tlv + off + 2);
 		if (vlen > len - off - STAMP_TLV_HDR)
 			break;
 		want = fixed_length(tlv[off + 1]);
@@ -85,7 +71,7 @@ find_hmac(const uint8_t *tlv, size_t good, size_t *at)
 	enum hmac_state st = HMAC_NONE;
 	size_t	 off;
 
-	for (off = 0; off < good; off += STAMP_TLV_HDR + get16(tlv + off + 2)) {
+	for (off = 0; off < good; off += STAMP_TLV_HDR + wire_get16(tlv + off + 2)) {
 		if (tlv[off + 1] == STAMP_TLV_HMAC) {
 			if (st != HMAC_NONE)
 				return HMAC_MISPLACED;
@@ -165,8 +151,8 @@ answer(const struct stamp_params *p, uint8_t *t, bool use,
 		/* Counters exist only per session: stateful mode. */
 		known = s->stateful;
 		if (use && known) {
-			put32(v + 4, s->rx);
-			put32(v + 8, s->tx);
+			wire_put32(v + 4, s->rx);
+			wire_put32(v + 8, s->tx);
 		}
 		break;
 	case STAMP_TLV_HMAC:
@@ -196,7 +182,7 @@ stamp_tlv_reflect(const struct stamp_params *p, const uint8_t req_seq[4],
 	if (auth)
 		use = integrity(p, req_seq, tlv, good, len, n, &at);
 	res->integrity = !use;
-	for (off = 0; off < good; off += STAMP_TLV_HDR + get16(tlv + off + 2))
+	for (off = 0; off < good; off += STAMP_TLV_HDR + wire_get16(tlv + off + 2))
 		answer(p, tlv + off, use, rx, s, res);
 	res->tlvs += n;
 	if (good < len) {

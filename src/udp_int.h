@@ -4,8 +4,9 @@
 
 /*
  * Internal to the UDP service (udp.c: sockets, the thread and echo;
- * udp_stamp.c: STAMP reflection): the batch vectors and the per-datagram
- * steps both serve.  Not for other modules.
+ * udp_stamp.c: STAMP reflection; udp_cmsg.c, udp_reply.c and udp_send.c:
+ * control data, reply layout and sending): the batch vectors and the
+ * per-datagram steps both serve.  Not for other modules.
  */
 
 #include <sys/socket.h>
@@ -129,6 +130,12 @@ int	udp_reply_add(struct udp_batch *b, int i, char *p, size_t len, bool gso);
 void	udp_replies_seal(struct udp_batch *b);
 /* Point the first n receive slots at their buffers. */
 void	udp_batch_reset(struct udp_batch *b, size_t n);
+/*
+ * Send the replies queued in b (udp_send.c) from socket sock, descriptor
+ * fd; empties the queue.
+ */
+void	udp_send_batch(struct udp_service *u, size_t sock, int fd,
+	    struct udp_batch *b);
 /*
  * Serve one batch of STAMP socket sock (udp_stamp.c); the messages
  * received.

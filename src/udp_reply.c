@@ -4,7 +4,8 @@
  * consecutive replies to one peer from one address, of one size (the last
  * may be shorter), become one message with a UDP_SEGMENT size, which the
  * kernel cuts back into the same datagrams (udp(7)).  Pure: the batch's
- * vectors in, messages out; udp.c sends them.
+ * vectors in, messages out; udp_send.c sends them.  Also the receive
+ * slots' reset before each recvmmsg(2).
  */
 
 #include <sys/socket.h>
@@ -102,4 +103,26 @@ udp_reply_add(struct udp_batch *b, int i, char *p, size_t len, bool gso)
 	b->noiov++;
 	b->nout++;
 	return 0;
+}
+
+/* Point every receive slot at its buffer, address and control space. */
+void
+udp_batch_reset(struct udp_batch *b, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		b->iov[i] = (struct iovec){
+			.iov_base = b->buf + i * UDP_BUFSIZE,
+			.iov_len = UDP_BUFSIZE,
+		};
+		b->in[i].msg_hdr = (struct msghdr){
+			.msg_name = &b->peer[i],
+			.msg_namelen = sizeof(b->peer[i]),
+			.msg_iov = &b->iov[i], .msg_iovlen = 1,
+			.msg_control = b->cin[i].buf,
+			.msg_controllen = sizeof(b->cin[i].buf),
+		};
+		b->in[i].msg_len = 0;
+	}
 }

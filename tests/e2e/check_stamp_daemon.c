@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "echod/wire.h"
 
 #include "harness.h"
 #include "harness_check.h"
@@ -158,13 +161,6 @@ START_TEST(test_stateful_sessions)
 }
 END_TEST
 
-static uint32_t
-be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /*
  * Every TLV echod supports, one it does not and a malformed one, sent
  * with DSCP EF and ECN 1: answered as RFC 8972 §4 says, the reply's DSCP
@@ -212,9 +208,9 @@ START_TEST(test_tlvs)
 	ck_assert_int_eq(p.rep_tos >> 2, 10);		/* reply's DSCP */
 	t += 8;
 	ck_assert_uint_eq(t[0], 0);			/* direct measurement */
-	ck_assert_uint_eq(be32_at(t + 4), 42);
-	ck_assert_uint_eq(be32_at(t + 8), 1);		/* R_RxC */
-	ck_assert_uint_eq(be32_at(t + 12), 1);		/* R_TxC */
+	ck_assert_uint_eq(wire_get32(t + 4), 42);
+	ck_assert_uint_eq(wire_get32(t + 8), 1);		/* R_RxC */
+	ck_assert_uint_eq(wire_get32(t + 12), 1);		/* R_TxC */
 	t += 16;
 	ck_assert_uint_eq(t[0], 0x80);			/* follow-up: U */
 	t += 20;
@@ -327,13 +323,13 @@ START_TEST(test_reload)
 	start(&d, "");
 	snprintf(body, sizeof(body), CONF_LOCAL "stamp = true\n"
 	    "stamp_port = %d\n", sport);
-	reload(&d, "reload: ", d.port, body);
+	reload(&d, "applied", d.port, body);
 	log_has(&d, "listening on stamp 127.0.0.1:%d", sport);
 	fd = sender_ok(AF_INET, sport, -1);
 	probe_ok(fd, &p, -1);
 	snprintf(body, sizeof(body), CONF_LOCAL "stamp = true\n"
 	    "stamp_port = %d\nstamp_mode = \"stateful\"\n", sport);
-	reload(&d, "reload: ", d.port, body);
+	reload(&d, "applied", d.port, body);
 	probe_ok(fd, &p, 0);
 	probe_ok(fd, &p, 1);
 	close(fd);
@@ -467,6 +463,71 @@ START_TEST(test_socket_activation)
 	stop_ok(&d, SIGTERM);
 }
 END_TEST
+
+/*
+ * A dual-stack socket from systemd (ListenDatagram=862 on [::], IPv6 with
+ * IPV6_V6ONLY off) and an IPv4 sender: the reply still carries the DSCP
+ * the Class of Service TLV asked for, and the TLV the DSCP and ECN the
+ * request came with.  The socket is bound to ::ffff:127.0.0.1, the
+ * loopback's share of [::], so the test stays on loopback.
+ */
+static int
+dual_stack_socket(int port)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons((uint16_t)port),
+	};
+	int	 fd, off = 0;
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:127.0.0.1",
+	    &sin6.sin6_addr), 1);
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+	    sizeof(off)), 0);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0,
+	    "bind [::ffff:127.0.0.1]:%d: %s", port, strerror(errno));
+	return fd;
+}
+
+START_TEST(test_cos_dual_stack)
+{
+	struct daemon d = DAEMON_INIT;
+	struct probe p = { .seq = 9, .ssid = 1 };
+	const uint8_t cos[4] = { 10 << 2, 0, 0, 0 };	/* DSCP1 AF11 */
+	const uint8_t *t;
+	const char *args[] = { "-c", NULL, NULL };
+	const char *bad;
+	char	 conf[4096];
+	int	 sport = harness_free_port(false), fd;
+
+	ck_assert(sport > 0);
+	d.pass_fds[0] = dual_stack_socket(sport);
+	d.npass = 1;
+	harness_tmppath(conf, sizeof(conf), "dual.conf");
+	ck_assert_int_eq(harness_write_file(conf, "udp = false\n"
+	    "tcp = false\nstamp = true\nstamp_port = %d\n", sport), 0);
+	args[1] = conf;
+	ck_assert_msg(daemon_spawn(&d, args) == 0, "%s", harness_error());
+	ck_assert_msg(daemon_wait_log(&d, "(socket activation)", 1,
+	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	fd = sender_ok(AF_INET, sport, 0xb9);		/* EF, ECT(1) */
+	sender_tlv(&p, 4, cos, 4);			/* Class of Service */
+	ck_assert_msg(probe_run(fd, &p, HARNESS_IO_MS) == 0, "%s",
+	    harness_error());
+	bad = probe_check(&p, SENT_TTL, -1);
+	ck_assert_msg(bad == NULL, "%s", bad);
+	t = p.rep + 44;
+	ck_assert_uint_eq(t[0], 0);			/* CoS, understood */
+	ck_assert_uint_eq(t[4] >> 2, 10);		/* DSCP1 kept */
+	ck_assert_uint_eq((t[4] & 3) << 4 | t[5] >> 4, 46);	/* DSCP2 */
+	ck_assert_uint_eq((t[5] >> 2) & 3, 1);		/* ECN */
+	ck_assert_int_eq(p.rep_tos >> 2, 10);		/* reply's DSCP */
+	close(fd);
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
 #endif
 
 static Suite *
@@ -489,6 +550,7 @@ stamp_daemon_suite(void)
 #ifdef ECHOD_HAVE_SYSTEMD
 	/* Without libsystemd there is no socket activation to test. */
 	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_cos_dual_stack);
 #endif
 	tc = tcase_new(s, "residence", 120);
 	tcase_add_test(tc, test_residence_includes_wait);

@@ -20,45 +20,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "echod/wire.h"
+
 #include "harness.h"
 #include "harness_int.h"
 #include "stamp_sender.h"
 
 static char why[256];
-
-static void
-w32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-w64(uint8_t *p, uint64_t v)
-{
-	w32(p, (uint32_t)(v >> 32));
-	w32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-r64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int	 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t
-r32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
 uint64_t
 sender_now(void)
@@ -151,15 +119,15 @@ build(struct probe *p)
 	if (len == 0)
 		len = base + p->tlvlen;
 	memset(q, 0, len);
-	w32(q, p->seq);				/* 0..3 */
+	wire_put32(q, p->seq);				/* 0..3 */
 	if (p->keylen > 0) {
-		w64(q + 16, p->t1);		/* Timestamp 16..23 */
+		wire_put64(q + 16, p->t1);		/* Timestamp 16..23 */
 		q[24] = 0x00;			/* Error Estimate: S=0 */
 		q[25] = 0x01;
 		q[26] = (uint8_t)(p->ssid >> 8);	/* SSID 26..27 */
 		q[27] = (uint8_t)p->ssid;
 	} else {
-		w64(q + 4, p->t1);		/* Timestamp 4..11 */
+		wire_put64(q + 4, p->t1);		/* Timestamp 4..11 */
 		q[12] = 0x00;
 		q[13] = 0x01;
 		if (len >= 16) {
@@ -254,13 +222,13 @@ probe_run(int fd, struct probe *p, int timeout_ms)
 uint64_t
 probe_t2(const struct probe *p)
 {
-	return r64(p->rep + (p->keylen > 0 ? 32 : 16));
+	return wire_get64(p->rep + (p->keylen > 0 ? 32 : 16));
 }
 
 uint64_t
 probe_t3(const struct probe *p)
 {
-	return r64(p->rep + (p->keylen > 0 ? 16 : 4));
+	return wire_get64(p->rep + (p->keylen > 0 ? 16 : 4));
 }
 
 /* Octets lo..hi of the reply are zero. */
@@ -289,12 +257,12 @@ probe_check(const struct probe *p, int sent_ttl, long long want_seq)
 	const uint8_t *r = p->rep, *q = p->req;
 	uint8_t	 mac[16];
 	uint64_t t2 = probe_t2(p), t3 = probe_t3(p);
-	uint32_t seq = want_seq >= 0 ? (uint32_t)want_seq : r32(q);
+	uint32_t seq = want_seq >= 0 ? (uint32_t)want_seq : wire_get32(q);
 
 	if (p->rlen != (ssize_t)p->sent)
 		FAIL("reply of %zd octets to %zu", p->rlen, p->sent);
-	if (r32(r) != seq)
-		FAIL("sequence number %u, want %u", r32(r), seq);
+	if (wire_get32(r) != seq)
+		FAIL("sequence number %u, want %u", wire_get32(r), seq);
 	if (!(p->t1 <= t2 && t2 <= t3 && t3 <= p->t4))
 		FAIL("not T1 <= T2 <= T3 <= T4: %.1f %.1f %.1f us from T1",
 		    ntp_us(t2, p->t1), ntp_us(t3, p->t1), ntp_us(p->t4, p->t1));

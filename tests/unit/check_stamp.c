@@ -18,6 +18,7 @@
 
 #include "echod/stamp.h"
 #include "echod/stamp_session.h"
+#include "echod/wire.h"
 #include "suite.h"
 
 static const struct stamp_rx RX = {
@@ -26,33 +27,6 @@ static const struct stamp_rx RX = {
 };
 static const struct stamp_session_info STATELESS = { .stateful = false };
 
-static void
-be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint64_t
-rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int	 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /* An unauthenticated Session-Sender packet (RFC 8762 Figure 2 + SSID). */
 static void
 sender_unauth(uint8_t *p, size_t len)
@@ -60,7 +34,7 @@ sender_unauth(uint8_t *p, size_t len)
 	static const uint8_t ts[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 	memset(p, 0xee, len);		/* MBZ not zero: ignored on receipt */
-	be32(p, 0xa1b2c3d4);		/* Sequence Number, 0..3 */
+	wire_put32(p, 0xa1b2c3d4);		/* Sequence Number, 0..3 */
 	memcpy(p + 4, ts, sizeof(ts));		/* Timestamp, 4..11 */
 	p[12] = 0x80;			/* Error Estimate, 12..13 */
 	p[13] = 0x01;
@@ -91,15 +65,15 @@ START_TEST(test_unauth_base_octets)
 	    &res), STAMP_REFLECT);
 	ck_assert_uint_eq(res.base, 44);
 	stamp_finish(&par, p, sizeof(p), 0x0102030405060708ULL);
-	ck_assert_uint_eq(rd32(p), 0xa1b2c3d4);		/* copied */
-	ck_assert_uint_eq(rd64(p + 4), 0x0102030405060708ULL); /* T3 */
+	ck_assert_uint_eq(wire_get32(p), 0xa1b2c3d4);		/* copied */
+	ck_assert_uint_eq(wire_get64(p + 4), 0x0102030405060708ULL); /* T3 */
 	ck_assert_uint_eq(p[12], 0x81);			/* ours */
 	ck_assert_uint_eq(p[13], 0x23);
 	ck_assert_uint_eq(p[14], 0x12);			/* SSID */
 	ck_assert_uint_eq(p[15], 0x34);
-	ck_assert_uint_eq(rd64(p + 16), RX.t2);		/* T2 */
-	ck_assert_uint_eq(rd32(p + 24), 0xa1b2c3d4);	/* sender's */
-	ck_assert_uint_eq(rd64(p + 28), 0x0102030405060708ULL);
+	ck_assert_uint_eq(wire_get64(p + 16), RX.t2);		/* T2 */
+	ck_assert_uint_eq(wire_get32(p + 24), 0xa1b2c3d4);	/* sender's */
+	ck_assert_uint_eq(wire_get64(p + 28), 0x0102030405060708ULL);
 	ck_assert_uint_eq(p[36], 0x80);
 	ck_assert_uint_eq(p[37], 0x01);
 	mbz(p, 38, 39);
@@ -121,11 +95,11 @@ START_TEST(test_twamp_light_lengths)
 	    STAMP_REFLECT);
 	ck_assert_uint_eq(res.base, len);
 	stamp_finish(&par, p, len, 7);
-	ck_assert_uint_eq(rd32(p), 0xa1b2c3d4);
-	ck_assert_uint_eq(rd64(p + 4), 7);
+	ck_assert_uint_eq(wire_get32(p), 0xa1b2c3d4);
+	ck_assert_uint_eq(wire_get64(p + 4), 7);
 	mbz(p, 14, 15);				/* no SSID in TWAMP */
-	ck_assert_uint_eq(rd64(p + 16), RX.t2);
-	ck_assert_uint_eq(rd32(p + 24), 0xa1b2c3d4);
+	ck_assert_uint_eq(wire_get64(p + 16), RX.t2);
+	ck_assert_uint_eq(wire_get32(p + 24), 0xa1b2c3d4);
 	ck_assert_uint_eq(p[40], 61);
 	if (len > 41)
 		mbz(p, 41, len - 1);
@@ -159,8 +133,8 @@ START_TEST(test_stateful_sequence)
 	sender_unauth(p, sizeof(p));
 	ck_assert_int_eq(stamp_reflect(&par, p, sizeof(p), &RX, &s, &res),
 	    STAMP_REFLECT);
-	ck_assert_uint_eq(rd32(p), 5);
-	ck_assert_uint_eq(rd32(p + 24), 0xa1b2c3d4);
+	ck_assert_uint_eq(wire_get32(p), 5);
+	ck_assert_uint_eq(wire_get32(p + 24), 0xa1b2c3d4);
 }
 END_TEST
 
@@ -240,7 +214,7 @@ START_TEST(test_auth_base_octets)
 	for (i = 0; i < 32; i++)
 		par.key.bytes[i] = (uint8_t)(i * 7 + 1);
 	memset(p, 0, sizeof(p));
-	be32(p, 77);				/* Sequence Number 0..3 */
+	wire_put32(p, 77);				/* Sequence Number 0..3 */
 	memset(p + 4, 0xee, 12);		/* MBZ 4..15: ignored */
 	memcpy(p + 16, "\x10\x20\x30\x40\x50\x60\x70\x80", 8); /* 16..23 */
 	p[24] = 0x00;				/* Error Estimate 24..25 */
@@ -261,19 +235,19 @@ START_TEST(test_auth_base_octets)
 	ck_assert_int_eq(stamp_reflect(&par, p, sizeof(p), &RX, &STATELESS,
 	    &res), STAMP_REFLECT);
 	stamp_finish(&par, p, sizeof(p), 0xaabbccdd00112233ULL);
-	ck_assert_uint_eq(rd32(p), 77);
+	ck_assert_uint_eq(wire_get32(p), 77);
 	mbz(p, 4, 15);
-	ck_assert_uint_eq(rd64(p + 16), 0xaabbccdd00112233ULL); /* T3 */
+	ck_assert_uint_eq(wire_get64(p + 16), 0xaabbccdd00112233ULL); /* T3 */
 	ck_assert_uint_eq(p[24], 0x81);
 	ck_assert_uint_eq(p[25], 0x23);
 	ck_assert_uint_eq(p[26], 0xab);
 	ck_assert_uint_eq(p[27], 0xcd);
 	mbz(p, 28, 31);
-	ck_assert_uint_eq(rd64(p + 32), RX.t2);		/* T2 */
+	ck_assert_uint_eq(wire_get64(p + 32), RX.t2);		/* T2 */
 	mbz(p, 40, 47);
-	ck_assert_uint_eq(rd32(p + 48), 77);
+	ck_assert_uint_eq(wire_get32(p + 48), 77);
 	mbz(p, 52, 63);
-	ck_assert_uint_eq(rd64(p + 64), 0x1020304050607080ULL);
+	ck_assert_uint_eq(wire_get64(p + 64), 0x1020304050607080ULL);
 	ck_assert_uint_eq(p[72], 0x00);
 	ck_assert_uint_eq(p[73], 0x02);
 	mbz(p, 74, 79);
@@ -337,7 +311,7 @@ START_TEST(test_tlvs_answered)
 	mbz(p, cs + 6, cs + 7);
 	ck_assert_int_eq(res.reply_tos, 10 << 2);
 	ck_assert_uint_eq(p[dm], STAMP_TLV_U);	/* stateless: not here */
-	ck_assert_uint_eq(rd32(p + dm + 4), 9);
+	ck_assert_uint_eq(wire_get32(p + dm + 4), 9);
 	ck_assert_uint_eq(p[unk], STAMP_TLV_U);
 	ck_assert_mem_eq(p + unk + 4, "abcd", 4);
 }
@@ -358,9 +332,9 @@ START_TEST(test_tlv_direct_stateful)
 	ck_assert_int_eq(stamp_reflect(&par, p, off, &RX, &s, &res),
 	    STAMP_REFLECT);
 	ck_assert_uint_eq(p[44], 0);
-	ck_assert_uint_eq(rd32(p + 48), 7);	/* S_TxC copied */
-	ck_assert_uint_eq(rd32(p + 52), 3);	/* R_RxC */
-	ck_assert_uint_eq(rd32(p + 56), 3);	/* R_TxC */
+	ck_assert_uint_eq(wire_get32(p + 48), 7);	/* S_TxC copied */
+	ck_assert_uint_eq(wire_get32(p + 52), 3);	/* R_RxC */
+	ck_assert_uint_eq(wire_get32(p + 56), 3);	/* R_TxC */
 }
 END_TEST
 
@@ -416,7 +390,7 @@ START_TEST(test_tlv_hmac)
 	par.key.len = 16;
 	memset(par.key.bytes, 0x5a, 16);
 	memset(p, 0, 112);
-	be32(p, 1);
+	wire_put32(p, 1);
 	tlv(p, &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 4);
 	h = off;
 	tlv(p, &off, STAMP_TLV_HMAC, NULL, 16);
@@ -429,14 +403,14 @@ START_TEST(test_tlv_hmac)
 	ck_assert_uint_eq(p[112], 0);
 	ck_assert_uint_eq(p[116], STAMP_SYNC_NTP);
 	ck_assert_uint_eq(p[h], 0);
-	be32(seq, 9);				/* the reply's own */
+	wire_put32(seq, 9);				/* the reply's own */
 	stamp_hmac_tlv(&par.key, seq, p + 112, h - 112, mac);
 	ck_assert_mem_eq(p + h + 4, mac, 16);
 
 	/* The same with a wrong TLV HMAC: reflected, every TLV with I. */
 	off = 112;
 	memset(p, 0, 112);
-	be32(p, 1);
+	wire_put32(p, 1);
 	tlv(p, &off, STAMP_TLV_TIMESTAMP_INFO, NULL, 4);
 	tlv(p, &off, STAMP_TLV_HMAC, "0123456789abcdef", 16);
 	stamp_hmac(&par.key, p, 96, p + 96);
