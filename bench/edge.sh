@@ -214,4 +214,4 @@ for peer in $PEERS; do
 	stop
 done
 log "results: $OUT"
-[[ -n ${KEEP:-} ]] && cp "$OUT" "$KEEP"
+if [[ -n ${KEEP:-} ]]; then cp "$OUT" "$KEEP"; fi
