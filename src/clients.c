@@ -385,7 +385,7 @@ clients_count(struct clients *r)
 char *
 client_format(const struct client *c, char *buf, size_t size)
 {
-	return net_format_addr((const struct sockaddr *)&c->peer, buf, size);
+	return net_format_addr(&c->peer.sa, buf, size);
 }
 
 /* The bound on a send: the smaller of the two that is set, 0 if none. */

@@ -223,6 +223,9 @@ counters_init(struct counters *c)
 	LIST_INIT(&c->shards);
 	for (i = 0; i < CTR_COUNT; i++)
 		atomic_init(&c->gauge[i], 0);
+	for (i = 0; i < COUNTER_HIST_BUCKETS; i++)
+		atomic_init(&c->hist[i], 0);
+	atomic_init(&c->hist_sum_ms, 0);
 	if ((rc = pthread_mutex_init(&c->lock, NULL)) != 0) {
 		errno = rc;
 		return -1;
@@ -243,28 +246,9 @@ counters_attach(struct counters *c, struct counter_shard *shard)
 
 	for (i = 0; i < CTR_COUNT; i++)
 		atomic_init(&shard->v[i], 0);
-	for (i = 0; i < COUNTER_HIST_BUCKETS; i++)
-		atomic_init(&shard->hist[i], 0);
-	atomic_init(&shard->hist_sum_ms, 0);
 	pthread_mutex_lock(&c->lock);
 	LIST_INSERT_HEAD(&c->shards, shard, link);
 	pthread_mutex_unlock(&c->lock);
-}
-
-/* Add shard's histogram into h. */
-static void
-fold_hist(struct counter_hist *h, const struct counter_shard *shard)
-{
-	uint64_t n;
-	size_t	 i;
-
-	for (i = 0; i < COUNTER_HIST_BUCKETS; i++) {
-		n = atomic_load_explicit(&shard->hist[i], memory_order_relaxed);
-		h->bucket[i] += n;
-		h->count += n;
-	}
-	h->sum_ms += atomic_load_explicit(&shard->hist_sum_ms,
-	    memory_order_relaxed);
 }
 
 void
@@ -276,7 +260,6 @@ counters_detach(struct counters *c, struct counter_shard *shard)
 	for (i = 0; i < CTR_COUNT; i++)
 		c->retired[i] += atomic_load_explicit(&shard->v[i],
 		    memory_order_relaxed);
-	fold_hist(&c->retired_hist, shard);
 	LIST_REMOVE(shard, link);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -308,13 +291,15 @@ counters_read(struct counters *c, uint64_t v[CTR_COUNT])
 void
 counters_read_hist(struct counters *c, struct counter_hist *h)
 {
-	const struct counter_shard *s;
+	size_t	 i;
 
-	pthread_mutex_lock(&c->lock);
-	*h = c->retired_hist;
-	LIST_FOREACH(s, &c->shards, link)
-		fold_hist(h, s);
-	pthread_mutex_unlock(&c->lock);
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < COUNTER_HIST_BUCKETS; i++) {
+		h->bucket[i] = atomic_load_explicit(&c->hist[i],
+		    memory_order_relaxed);
+		h->count += h->bucket[i];
+	}
+	h->sum_ms = atomic_load_explicit(&c->hist_sum_ms, memory_order_relaxed);
 }
 
 const char *

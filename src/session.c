@@ -155,7 +155,8 @@ session_apply_settings(struct session *s)
 }
 
 void
-session_serve(struct session *s, struct counter_shard *ctr)
+session_serve(struct session *s, struct counter_shard *ctr,
+    struct counters *counters)
 {
 	unsigned long long total = 0;
 	const char *why = "closed by peer";
@@ -174,7 +175,8 @@ session_serve(struct session *s, struct counter_shard *ctr)
 		log_debug("tcp %s: %s after %llu bytes", client_format(
 		    &s->client, addr, sizeof(addr)), why, total);
 	}
-	counter_observe_duration(ctr, (uint64_t)(monotime_ms() - start_ms));
+	counter_observe_duration(counters, (uint64_t)(monotime_ms() -
+	    start_ms));
 	/* Unregister first: the registry never touches a reused descriptor. */
 	clients_leave(s->clients, &s->client);
 	close(fd);

@@ -71,8 +71,8 @@ proxy_refused(struct tcp_service *t, struct tcp_job *j, enum proxy_result r,
 	pthread_mutex_unlock(&t->proxy_lock);
 	if (pass)
 		log_notice("tcp %s: PROXY header %s%s%s: closed (%lu more like "
-		    "it not logged)", net_format_addr((const struct sockaddr *)
-		    &j->s.client.peer, buf, sizeof(buf)), proxy_result_name(r),
+		    "it not logged)", net_format_addr(&j->s.client.peer.sa,
+		    buf, sizeof(buf)), proxy_result_name(r),
 		    r == PROXY_IO_ERROR ? ": " : "",
 		    r == PROXY_IO_ERROR ? log_errstr(errno) : "", suppressed);
 }
@@ -103,8 +103,7 @@ proxy_admit(struct tcp_service *t, struct tcp_job *j,
 		goto refused;
 	}
 	/* The balancer's address, before the client's replaces it. */
-	(void)net_format_addr((const struct sockaddr *)&c->peer, via,
-	    sizeof(via));
+	(void)net_format_addr(&c->peer.sa, via, sizeof(via));
 	if (h.command == PROXY_CMD_PROXY && h.known) {
 		client_set_address(c, (const struct sockaddr *)&ss,
 		    proxy_source_sockaddr(&h, &ss), &h.src);
@@ -115,9 +114,9 @@ proxy_admit(struct tcp_service *t, struct tcp_job *j,
 		goto refused;
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		log_debug("tcp %s via %s: connected (PROXY v%d %s)",
-		    net_format_addr((const struct sockaddr *)&c->peer, from,
-		    sizeof(from)), via, h.version, h.command == PROXY_CMD_LOCAL ?
-		    "LOCAL" : h.known ? "PROXY" : "UNKNOWN");
+		    net_format_addr(&c->peer.sa, from, sizeof(from)), via,
+		    h.version, h.command == PROXY_CMD_LOCAL ? "LOCAL" :
+		    h.known ? "PROXY" : "UNKNOWN");
 	return 0;
 refused:
 	clients_leave(t->clients, c);
@@ -129,10 +128,11 @@ static void
 job_run(void *job, struct counter_shard *ctr, void *ctx)
 {
 	struct tcp_job *j = job;
+	struct tcp_service *t = ctx;
 
-	if (j->proxy_ms > 0 && proxy_admit(ctx, j, ctr) == -1)
+	if (j->proxy_ms > 0 && proxy_admit(t, j, ctr) == -1)
 		return;
-	session_serve(&j->s, ctr);
+	session_serve(&j->s, ctr, t->counters);
 }
 
 /* An admitted client that gets no thread: closed, as if refused. */

@@ -3,6 +3,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +33,16 @@ enum client_state {
 };
 
 /*
+ * A TCP peer's address as accept(2) or the PROXY header gave it: IPv4 or
+ * IPv6 only, 28 bytes in each held client where a sockaddr_storage is 128.
+ */
+union client_peer {
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
+/*
  * One client.  Its storage is the caller's (a job block of the worker
  * pool); every field is the registry's, read and written through the
  * functions below.
@@ -48,7 +59,7 @@ struct client {
 	bool			 evicted;	/* fair share closed it */
 	bool			 started;	/* thread valid */
 	struct ipaddr		 addr;		/* the client's own address */
-	struct sockaddr_storage	 peer;		/* as accept(2) gave it */
+	union client_peer	 peer;		/* as accept(2) gave it */
 };
 
 /* The limits a client is admitted under. */

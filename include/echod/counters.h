@@ -64,14 +64,16 @@ enum counter_id {
 /*
  * The one histogram, echod_tcp_connection_duration_seconds: how long TCP
  * clients stay, in buckets up to 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300,
- * 900, 3600 seconds and +Inf.  Kept per shard and folded on read, like
- * the counters.
+ * 900, 3600 seconds and +Inf.  Shared, not per shard: it takes one
+ * observation per connection, at its end, where a shared cache line costs
+ * nothing next to close(2), and every held client's shard is 104 bytes
+ * smaller.
  */
 #define COUNTER_HIST_BUCKETS	12
 /* Each bucket's upper bound in ms, the last UINT64_MAX (+Inf). */
 extern const uint64_t counter_hist_bounds_ms[COUNTER_HIST_BUCKETS];
 
-/* The histogram folded over every shard: counts per bucket, not summed. */
+/* The histogram as read: counts per bucket, not cumulative. */
 struct counter_hist {
 	uint64_t	bucket[COUNTER_HIST_BUCKETS];
 	uint64_t	count;
@@ -81,8 +83,6 @@ struct counter_hist {
 /* What one writer adds up; written by that thread alone. */
 struct counter_shard {
 	_Atomic uint64_t	 v[CTR_COUNT];
-	_Atomic uint64_t	 hist[COUNTER_HIST_BUCKETS];
-	_Atomic uint64_t	 hist_sum_ms;
 	LIST_ENTRY(counter_shard) link;		/* in counters' shards */
 };
 
@@ -91,8 +91,9 @@ struct counters {
 	pthread_mutex_t		 lock;
 	LIST_HEAD(, counter_shard) shards;
 	uint64_t		 retired[CTR_COUNT];
-	struct counter_hist	 retired_hist;
 	_Atomic uint64_t	 gauge[CTR_COUNT];
+	_Atomic uint64_t	 hist[COUNTER_HIST_BUCKETS];
+	_Atomic uint64_t	 hist_sum_ms;
 };
 
 /* Prepare an empty table; 0, or -1 with errno. */
@@ -123,21 +124,21 @@ counter_bump(_Atomic uint64_t *p, uint64_t n)
 
 /* Count a TCP client that stayed ms milliseconds (at session end). */
 static inline void
-counter_observe_duration(struct counter_shard *shard, uint64_t ms)
+counter_observe_duration(struct counters *c, uint64_t ms)
 {
 	size_t	 i = 0;
 
 	while (i + 1 < COUNTER_HIST_BUCKETS && ms > counter_hist_bounds_ms[i])
 		i++;
-	counter_bump(&shard->hist[i], 1);
-	counter_bump(&shard->hist_sum_ms, ms);
+	atomic_fetch_add_explicit(&c->hist[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->hist_sum_ms, ms, memory_order_relaxed);
 }
 
 /* Set a gauge row (clients now, peak) to v. */
 void	counters_set_gauge(struct counters *c, enum counter_id id, uint64_t v);
 /* Sum every row into v[CTR_COUNT]. */
 void	counters_read(struct counters *c, uint64_t v[CTR_COUNT]);
-/* The histogram summed over every shard, live and retired. */
+/* The histogram now. */
 void	counters_read_hist(struct counters *c, struct counter_hist *h);
 /* Bucket i's upper bound as Prometheus writes it: "0.01", "60", "+Inf". */
 const char *counters_hist_le(size_t i);

@@ -24,9 +24,10 @@ struct session {
 /* The stack a session thread needs (the deepest path, measured). */
 size_t	session_stack_size(void);
 /*
- * Serve s until it ends, counting into ctr, then leave the registry and
- * close the socket.
+ * Serve s until it ends, counting into ctr (its duration into counters'
+ * histogram), then leave the registry and close the socket.
  */
-void	session_serve(struct session *s, struct counter_shard *ctr);
+void	session_serve(struct session *s, struct counter_shard *ctr,
+	    struct counters *counters);
 
 #endif /* ECHOD_SESSION_H */

@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,30 +433,43 @@ START_TEST(test_meta_defaults)
 }
 END_TEST
 
-/* Per-shard histograms are folded on read, retired shards kept. */
-START_TEST(test_hist_fold)
+/* Observations from many threads at once: none lost (one shared table). */
+#define HIST_THREADS	4
+#define HIST_EACH	20000
+
+static void *
+observer(void *arg)
+{
+	struct counters *c = arg;
+	int	 i;
+
+	for (i = 0; i < HIST_EACH; i++)
+		counter_observe_duration(c, i % 2 == 0 ? 10 : 11);
+	return NULL;
+}
+
+START_TEST(test_hist_observe)
 {
 	struct counters c;
-	struct counter_shard a, b;
 	struct counter_hist h;
+	pthread_t t[HIST_THREADS];
+	int	 i;
 
 	ck_assert_int_eq(counters_init(&c), 0);
-	counters_attach(&c, &a);
-	counters_attach(&c, &b);
-	counter_observe_duration(&a, 0);
-	counter_observe_duration(&a, 10);	/* le 0.01: inclusive */
-	counter_observe_duration(&b, 11);
-	counter_observe_duration(&b, 7200000);	/* +Inf */
-	counters_detach(&c, &a);
+	counter_observe_duration(&c, 0);
+	counter_observe_duration(&c, 7200000);		/* +Inf */
+	for (i = 0; i < HIST_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, observer, &c), 0);
+	for (i = 0; i < HIST_THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
 	counters_read_hist(&c, &h);
-	ck_assert_uint_eq(h.bucket[0], 2);
-	ck_assert_uint_eq(h.bucket[1], 1);
+	/* 10 ms is le 0.01 (inclusive), 11 ms the next bucket. */
+	ck_assert_uint_eq(h.bucket[0], 1 + HIST_THREADS * HIST_EACH / 2);
+	ck_assert_uint_eq(h.bucket[1], HIST_THREADS * HIST_EACH / 2);
 	ck_assert_uint_eq(h.bucket[COUNTER_HIST_BUCKETS - 1], 1);
-	ck_assert_uint_eq(h.count, 4);
-	ck_assert_uint_eq(h.sum_ms, 7200021);
-	counters_detach(&c, &b);
-	counters_read_hist(&c, &h);
-	ck_assert_uint_eq(h.count, 4);
+	ck_assert_uint_eq(h.count, 2 + HIST_THREADS * HIST_EACH);
+	ck_assert_uint_eq(h.sum_ms, 7200000 +
+	    (uint64_t)HIST_THREADS * HIST_EACH / 2 * 21);
 	ck_assert_str_eq(counters_hist_le(0), "0.01");
 	ck_assert_str_eq(counters_hist_le(COUNTER_HIST_BUCKETS - 1), "+Inf");
 	counters_destroy(&c);
@@ -480,7 +494,7 @@ main(void)
 	tc = tcase_create("table");
 	tcase_add_test(tc, test_table_consistent);
 	tcase_add_test(tc, test_meta_defaults);
-	tcase_add_test(tc, test_hist_fold);
+	tcase_add_test(tc, test_hist_observe);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("procstat");
 	tcase_add_test(tc, test_procstat_parse);

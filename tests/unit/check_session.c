@@ -36,7 +36,7 @@ static void
 run(void *job, struct counter_shard *ctr, void *ctx)
 {
 	(void)ctx;
-	session_serve(job, ctr);
+	session_serve(job, ctr, &counters);
 }
 
 static void
