@@ -52,30 +52,13 @@ stamp_clock(struct udp_service *u, uint64_t now_ns)
 }
 
 /*
- * Whether a reply to this sender leaves as IPv4: an IPv4 socket's, or a
- * dual-stack socket's to a mapped address, where Linux takes the TOS from
- * IP_TOS and ignores IPV6_TCLASS.
- */
-static bool
-peer_is_ipv4(const struct msghdr *m)
-{
-	const struct sockaddr_in6 *sin6 = m->msg_name;
-
-	if (sin6->sin6_family == AF_INET)
-		return true;
-	return sin6->sin6_family == AF_INET6 &&
-	    m->msg_namelen >= sizeof(*sin6) &&
-	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr);
-}
-
-/*
  * Send one STAMP reply: T3 is read here, right before the reply is handed
  * to the kernel, so each reply has its own (a batched send would give a
  * whole batch one T3, or T3s earlier than the sends they describe).
  */
 static void
 stamp_send(struct udp_service *u, int fd, struct udp_batch *b, int i,
-    size_t len, int tos)
+    size_t len, int tos, const struct ipaddr *src)
 {
 	struct msghdr m = {
 		.msg_name = b->in[i].msg_hdr.msg_name,
@@ -86,13 +69,16 @@ stamp_send(struct udp_service *u, int fd, struct udp_batch *b, int i,
 	struct cmsghdr *h;
 	struct timespec ts;
 	size_t	 clen;
-	bool	 v4;
+	/*
+	 * src counts a mapped sender as IPv4: a dual-stack socket's reply to
+	 * it takes its TOS from IP_TOS; Linux ignores IPV6_TCLASS there.
+	 */
+	bool	 v4 = src->family == AF_INET;
 
 	b->iov[i].iov_len = len;
 	clen = udp_reply_pktinfo(&b->arr[i], c);
 	/* Class of Service TLV: the reply carries the DSCP1 asked for. */
 	if (tos >= 0 && b->arr[i].family != AF_UNSPEC) {
-		v4 = peer_is_ipv4(&b->in[i].msg_hdr);
 		h = (struct cmsghdr *)(void *)(c->buf + clen);
 		h->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
 		h->cmsg_type = v4 ? IP_TOS : IPV6_TCLASS;
@@ -184,7 +170,7 @@ reflect:
 		counter_add(&u->ctr, CTR_STAMP_TLV_MALFORMED, 1);
 	if (res.integrity)
 		counter_add(&u->ctr, CTR_STAMP_TLV_INTEGRITY, 1);
-	stamp_send(u, u->socks[sock].fd, b, i, len, res.reply_tos);
+	stamp_send(u, u->socks[sock].fd, b, i, len, res.reply_tos, src);
 }
 
 /*

@@ -114,14 +114,6 @@ counter_add(struct counter_shard *shard, enum counter_id id, uint64_t n)
 	    &shard->v[id], memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-/* One writer per shard: a plain load and store, no locked RMW. */
-static inline void
-counter_bump(_Atomic uint64_t *p, uint64_t n)
-{
-	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) +
-	    n, memory_order_relaxed);
-}
-
 /* Count a TCP client that stayed ms milliseconds (at session end). */
 static inline void
 counter_observe_duration(struct counters *c, uint64_t ms)

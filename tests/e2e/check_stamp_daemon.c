@@ -162,6 +162,22 @@ START_TEST(test_stateful_sessions)
 END_TEST
 
 /*
+ * The reflected Class of Service TLV at t, for a request sent with EF and
+ * ECT(1) that asked for AF11: DSCP1 kept, DSCP2 and ECN as received, RP
+ * 0, and the reply itself sent with AF11.
+ */
+static void
+cos_ok(const struct probe *p, const uint8_t *t)
+{
+	ck_assert_uint_eq(t[0], 0);			/* understood */
+	ck_assert_uint_eq(t[4] >> 2, 10);		/* DSCP1 kept */
+	ck_assert_uint_eq((t[4] & 3) << 4 | t[5] >> 4, 46);	/* DSCP2 */
+	ck_assert_uint_eq((t[5] >> 2) & 3, 1);		/* ECN */
+	ck_assert_uint_eq(t[5] & 3, 0);			/* RP */
+	ck_assert_int_eq(p->rep_tos >> 2, 10);		/* reply's DSCP */
+}
+
+/*
  * Every TLV echod supports, one it does not and a malformed one, sent
  * with DSCP EF and ECN 1: answered as RFC 8972 §4 says, the reply's DSCP
  * the one the CoS TLV asked for.
@@ -200,12 +216,7 @@ START_TEST(test_tlvs)
 	ck_assert_uint_eq(t[6], t[4]);
 	ck_assert_uint_eq(t[7], 2);
 	t += 8;
-	ck_assert_uint_eq(t[0], 0);			/* CoS */
-	ck_assert_uint_eq(t[4] >> 2, 10);		/* DSCP1 kept */
-	ck_assert_uint_eq((t[4] & 3) << 4 | t[5] >> 4, 46);	/* DSCP2 */
-	ck_assert_uint_eq((t[5] >> 2) & 3, 1);		/* ECN */
-	ck_assert_uint_eq(t[5] & 3, 0);			/* RP */
-	ck_assert_int_eq(p.rep_tos >> 2, 10);		/* reply's DSCP */
+	cos_ok(&p, t);
 	t += 8;
 	ck_assert_uint_eq(t[0], 0);			/* direct measurement */
 	ck_assert_uint_eq(wire_get32(t + 4), 42);
@@ -432,12 +443,29 @@ END_TEST
  * reflector's (echod.socket's ListenDatagram=862), the other one echo's.
  */
 #ifdef ECHOD_HAVE_SYSTEMD
+/*
+ * Start echod with d's passed sockets, STAMP on sport and extra in its
+ * config, and wait until it took all of them.
+ */
+static void
+spawn_activated(struct daemon *d, const char *extra, int sport)
+{
+	const char *args[] = { "-c", NULL, NULL };
+	char	 conf[4096];
+
+	harness_tmppath(conf, sizeof(conf), "activated.conf");
+	ck_assert_int_eq(harness_write_file(conf, "%sstamp = true\n"
+	    "stamp_port = %d\n", extra, sport), 0);
+	args[1] = conf;
+	ck_assert_msg(daemon_spawn(d, args) == 0, "%s", harness_error());
+	ck_assert_msg(daemon_wait_log(d, "(socket activation)", d->npass,
+	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(d));
+}
+
 START_TEST(test_socket_activation)
 {
 	struct daemon d = DAEMON_INIT;
 	struct probe p = { .seq = 77 };
-	const char *args[] = { "-c", NULL, NULL };
-	char	 conf[4096];
 	int	 port = harness_free_port(false), sport = harness_free_port(false);
 	int	 fd;
 
@@ -447,13 +475,7 @@ START_TEST(test_socket_activation)
 	ck_assert_msg(d.pass_fds[0] >= 0 && d.pass_fds[1] >= 0, "%s",
 	    harness_error());
 	d.npass = 2;
-	harness_tmppath(conf, sizeof(conf), "activated.conf");
-	ck_assert_int_eq(harness_write_file(conf, "stamp = true\n"
-	    "stamp_port = %d\n", sport), 0);
-	args[1] = conf;
-	ck_assert_msg(daemon_spawn(&d, args) == 0, "%s", harness_error());
-	ck_assert_msg(daemon_wait_log(&d, "(socket activation)", 2,
-	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	spawn_activated(&d, "", sport);
 	log_has(&d, "listening on stamp 127.0.0.1:%d (socket activation)",
 	    sport);
 	log_has(&d, "listening on udp 127.0.0.1:%d (socket activation)", port);
@@ -496,34 +518,20 @@ START_TEST(test_cos_dual_stack)
 	struct daemon d = DAEMON_INIT;
 	struct probe p = { .seq = 9, .ssid = 1 };
 	const uint8_t cos[4] = { 10 << 2, 0, 0, 0 };	/* DSCP1 AF11 */
-	const uint8_t *t;
-	const char *args[] = { "-c", NULL, NULL };
 	const char *bad;
-	char	 conf[4096];
 	int	 sport = harness_free_port(false), fd;
 
 	ck_assert(sport > 0);
 	d.pass_fds[0] = dual_stack_socket(sport);
 	d.npass = 1;
-	harness_tmppath(conf, sizeof(conf), "dual.conf");
-	ck_assert_int_eq(harness_write_file(conf, "udp = false\n"
-	    "tcp = false\nstamp = true\nstamp_port = %d\n", sport), 0);
-	args[1] = conf;
-	ck_assert_msg(daemon_spawn(&d, args) == 0, "%s", harness_error());
-	ck_assert_msg(daemon_wait_log(&d, "(socket activation)", 1,
-	    HARNESS_IO_MS) == 0, "%s", daemon_log_tail(&d));
+	spawn_activated(&d, "udp = false\ntcp = false\n", sport);
 	fd = sender_ok(AF_INET, sport, 0xb9);		/* EF, ECT(1) */
 	sender_tlv(&p, 4, cos, 4);			/* Class of Service */
 	ck_assert_msg(probe_run(fd, &p, HARNESS_IO_MS) == 0, "%s",
 	    harness_error());
 	bad = probe_check(&p, SENT_TTL, -1);
 	ck_assert_msg(bad == NULL, "%s", bad);
-	t = p.rep + 44;
-	ck_assert_uint_eq(t[0], 0);			/* CoS, understood */
-	ck_assert_uint_eq(t[4] >> 2, 10);		/* DSCP1 kept */
-	ck_assert_uint_eq((t[4] & 3) << 4 | t[5] >> 4, 46);	/* DSCP2 */
-	ck_assert_uint_eq((t[5] >> 2) & 3, 1);		/* ECN */
-	ck_assert_int_eq(p.rep_tos >> 2, 10);		/* reply's DSCP */
+	cos_ok(&p, p.rep + 44);
 	close(fd);
 	stop_ok(&d, SIGTERM);
 }
