@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,64 +38,65 @@ start_pair(struct daemon *a, struct daemon *b, const char *body)
 }
 
 /*
- * New TCP connections, each echoed, until both instances have accepted
- * one (the kernel hashes each connection to one of them).  How many.
+ * Both instances' counts of name once they add up to want: a datagram is
+ * counted after its reply has left, so a count may trail the echo its
+ * client already holds.  True when each instance has some.
  */
-static int
-tcp_until_both(struct daemon *a, struct daemon *b)
+static bool
+shared_by_both(struct daemon *a, struct daemon *b, const char *name,
+    unsigned want)
 {
-	unsigned long long na = 0, nb = 0;
-	int	 i, fd;
+	long long deadline = harness_now_ms() + HARNESS_IO_MS;
+	unsigned long long na, nb;
 
-	for (i = 1; i <= MAX_TRIES; i++) {
-		fd = connect_ok(a, AF_INET);
-		echo_ok(fd, "share\n", 6);
-		close(fd);
-		if (i % 8 != 0)
-			continue;
-		na = counter_ok(a, "tcp_accepted");
-		nb = counter_ok(b, "tcp_accepted");
-		if (na > 0 && nb > 0) {
-			ck_assert_uint_eq(na + nb, (unsigned)i);
-			return i;
-		}
-	}
-	ck_abort_msg("%d connections, accepted %llu and %llu", MAX_TRIES, na,
-	    nb);
-	return -1;
+	do {
+		na = counter_ok(a, name);
+		nb = counter_ok(b, name);
+	} while (na + nb < want && harness_now_ms() < deadline);
+	ck_assert_msg(na + nb == want, "%s: %llu and %llu, %u expected in all",
+	    name, na, nb, want);
+	return na > 0 && nb > 0;
 }
 
-/* Datagrams from new source ports until both instances answered one. */
+/*
+ * New TCP connections or UDP flows (a new source port each), each echoed,
+ * until both instances have taken one (the kernel hashes each to one of
+ * them).  How many.
+ */
 static int
-udp_until_both(struct daemon *a, struct daemon *b)
+until_both(struct daemon *a, struct daemon *b, int type)
 {
-	unsigned long long na = 0, nb = 0;
+	bool	 tcp = type == SOCK_STREAM;
 	int	 i, fd;
 
 	for (i = 1; i <= MAX_TRIES; i++) {
-		fd = udp_connect_ok(a, AF_INET);
-		udp_echo_ok(fd, "share", 5);
-		close(fd);
-		if (i % 8 != 0)
-			continue;
-		na = counter_ok(a, "udp_datagrams_out");
-		nb = counter_ok(b, "udp_datagrams_out");
-		if (na > 0 && nb > 0) {
-			ck_assert_uint_eq(na + nb, (unsigned)i);
-			return i;
+		if (tcp) {
+			fd = connect_ok(a, AF_INET);
+			echo_ok(fd, "share\n", 6);
+		} else {
+			fd = udp_connect_ok(a, AF_INET);
+			udp_echo_ok(fd, "share", 5);
 		}
+		close(fd);
+		if (i % 8 == 0 && shared_by_both(a, b, tcp ? "tcp_accepted" :
+		    "udp_datagrams_out", (unsigned)i))
+			return i;
 	}
-	ck_abort_msg("%d flows, answered %llu and %llu", MAX_TRIES, na, nb);
+	ck_abort_msg("%d %s, all to one instance", MAX_TRIES,
+	    tcp ? "connections" : "flows");
 	return -1;
 }
 
 START_TEST(test_both_serve)
 {
 	struct daemon a = DAEMON_INIT, b = DAEMON_INIT;
+	int	 tcp, udp;
 
 	start_pair(&a, &b, CONF_RP);
+	tcp = until_both(&a, &b, SOCK_STREAM);
+	udp = until_both(&a, &b, SOCK_DGRAM);
 	printf("reuseport: both took TCP after %d connections, UDP after %d "
-	    "flows\n", tcp_until_both(&a, &b), udp_until_both(&a, &b));
+	    "flows\n", tcp, udp);
 	stop_ok(&a, SIGTERM);
 	still_serving(&b, "its sibling stopped");
 	stop_ok(&b, SIGTERM);
@@ -116,8 +118,8 @@ START_TEST(test_off_then_reload)
 	reload(&a, "applied", a.port, CONF_LOCAL CONF_RP);
 	ck_assert_msg(daemon_start_on(&c, a.port, 2, CONF_LOCAL CONF_RP) == 0,
 	    "after the reload: %s\n%s", harness_error(), daemon_log_tail(&c));
-	(void)tcp_until_both(&a, &c);
-	(void)udp_until_both(&a, &c);
+	(void)until_both(&a, &c, SOCK_STREAM);
+	(void)until_both(&a, &c, SOCK_DGRAM);
 	stop_ok(&c, SIGTERM);
 	stop_ok(&a, SIGTERM);
 	daemon_free(&b);
