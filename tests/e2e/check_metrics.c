@@ -541,6 +541,25 @@ START_TEST(test_ipv6)
 }
 END_TEST
 
+/*
+ * At debug level libmicrohttpd's own messages reach the log ("metrics: ..."):
+ * a clean start and scrape has none (its logger must be its first option).
+ */
+START_TEST(test_debug_quiet)
+{
+	struct daemon d = DAEMON_INIT;
+	int	 mport;
+
+	if (!have_metrics())
+		return;
+	start_metrics(&d, &mport, "log_level = \"debug\"\n");
+	free(scrape(mport, NULL));
+	ck_assert_msg(daemon_log_count(&d, "metrics: ") == 0,
+	    "libmicrohttpd spoke: %s", daemon_log_tail(&d));
+	stop_ok(&d, SIGTERM);
+}
+END_TEST
+
 /* A metrics port in use at start: exit 71, naming it. */
 START_TEST(test_bind_in_use)
 {
@@ -744,6 +763,7 @@ main(void)
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_bind_in_use);
 	tcase_add_test(tc, test_ipv6);
+	tcase_add_test(tc, test_debug_quiet);
 #endif
 #ifndef ECHOD_HAVE_METRICS
 	tcase_add_test(tc, test_refused_without_library);
