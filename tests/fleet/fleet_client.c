@@ -13,12 +13,8 @@
  * -d  spread each connection's bytes over ms (a client that stays)
  */
 
-#define _GNU_SOURCE
-
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -32,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echod/monotime.h"
+#include "echod/net.h"
+
 #define IO_MS		10000
 #define CHUNK		4096
 #define MAXCONN		512
@@ -42,29 +41,6 @@ static size_t	 nbytes = 4096;
 static int	 spread_ms;
 static atomic_uint ok, closed, failed;
 static _Atomic unsigned long long echoed;
-
-static int
-parse(const char *text, int port, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
 
 static void
 fill(unsigned char *buf, size_t len, uint64_t seed)
@@ -77,15 +53,6 @@ fill(unsigned char *buf, size_t len, uint64_t seed)
 		seed ^= seed << 17;
 		buf[i] = (unsigned char)seed;
 	}
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -258,10 +225,11 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != 2 || n < 1 || n > MAXCONN || nbytes == 0 ||
 	    (udp && nbytes > 65507) ||
-	    parse(argv[optind], atoi(argv[optind + 1]), &dst, &dstlen) == -1 ||
-	    (srcname != NULL && parse(srcname, 0, &src, &srclen) == -1))
+	    net_parse_addr(argv[optind], atoi(argv[optind + 1]), &dst,
+	    &dstlen) == -1 || (srcname != NULL &&
+	    net_parse_addr(srcname, 0, &src, &srclen) == -1))
 		usage();
-	t0 = now_ms();
+	t0 = monotime_ms();
 	if (udp) {
 		for (i = 0; i < n; i++)
 			udp_flow((unsigned)i);
@@ -280,7 +248,7 @@ main(int argc, char *argv[])
 	printf("%s from %s: ok=%u closed=%u failed=%u bytes=%llu ms=%lld\n",
 	    udp ? "udp" : "tcp", srcname != NULL ? srcname : "any",
 	    atomic_load(&ok), atomic_load(&closed), atomic_load(&failed),
-	    atomic_load(&echoed), now_ms() - t0);
+	    atomic_load(&echoed), monotime_ms() - t0);
 	return atomic_load(&failed) > 0 ||
 	    (!allow_closed && atomic_load(&closed) > 0) ? 1 : 0;
 }

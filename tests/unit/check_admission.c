@@ -23,6 +23,7 @@
 #include "echod/monotime.h"
 #include "echod/ratelimit.h"
 
+#include "counter_value.h"
 #include "ipaddr_text.h"
 #include "suite.h"
 
@@ -104,15 +105,6 @@ arrive(const char *addr, struct client **c)
 	return v;
 }
 
-static uint64_t
-counter(enum counter_id id)
-{
-	uint64_t v[CTR_COUNT];
-
-	counters_read(&counters, v);
-	return v[id];
-}
-
 /* c's thread waits in state, and data last moved ago_ms back. */
 static void
 waits(struct client *c, enum client_state state, long long ago_ms)
@@ -129,8 +121,8 @@ START_TEST(test_admit_counts)
 	ck_assert_int_eq(arrive("192.0.2.1", &c), ADMIT);
 	ck_assert_int_eq(arrive("2001:db8::1", &c), ADMIT);
 	ck_assert_uint_eq(clients_count(reg), 2);
-	ck_assert_uint_eq(counter(CTR_TCP_ACCEPTED), 2);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 2);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_ACCEPTED), 2);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS), 2);
 	ck_assert_str_eq(admission_name(REFUSE_PER_SOURCE), "per_source");
 	ck_assert_str_eq(admission_name(ADMISSION_NVERDICTS), "?");
 }
@@ -159,8 +151,9 @@ START_TEST(test_acl_first)
 	limits(1, 0, true, acl, NULL, 0);
 	ck_assert_int_eq(arrive("198.51.100.1", &c), ADMIT);
 	ck_assert_int_eq(arrive("192.0.2.9", &c), REFUSE_ACL);
-	ck_assert_uint_eq(counter(CTR_TCP_REFUSED_ACL), 1);
-	ck_assert_uint_eq(counter(CTR_TCP_EVICTED_FAIR_SHARE), 0);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_REFUSED_ACL), 1);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_EVICTED_FAIR_SHARE), 0);
 	limits(1, 0, true, NULL, NULL, 0);
 	acl_free(acl);
 }
@@ -178,7 +171,8 @@ START_TEST(test_connect_rate_per_source)
 	ck_assert_int_eq(arrive("192.0.2.1", &c), REFUSE_CONNECT_RATE);
 	/* Another source has its own bucket. */
 	ck_assert_int_eq(arrive("192.0.2.2", &c), ADMIT);
-	ck_assert_uint_eq(counter(CTR_TCP_REFUSED_CONNECT_RATE), 1);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_REFUSED_CONNECT_RATE), 1);
 	limits(8, 0, true, NULL, NULL, 0);
 	ratelimit_free(rate);
 }
@@ -193,7 +187,8 @@ START_TEST(test_per_source_cap)
 	ck_assert_int_eq(arrive("192.0.2.1", &c), ADMIT);
 	ck_assert_int_eq(arrive("192.0.2.1", &c), REFUSE_PER_SOURCE);
 	ck_assert_int_eq(arrive("192.0.2.2", &c), ADMIT);
-	ck_assert_uint_eq(counter(CTR_TCP_REFUSED_PER_SOURCE), 1);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_REFUSED_PER_SOURCE), 1);
 }
 END_TEST
 
@@ -205,7 +200,8 @@ START_TEST(test_max_clients_without_fair_share)
 	ck_assert_int_eq(arrive("192.0.2.1", &a), ADMIT);
 	waits(a, CLIENT_RECV, 60000);
 	ck_assert_int_eq(arrive("192.0.2.2", &c), REFUSE_MAX_CLIENTS);
-	ck_assert_uint_eq(counter(CTR_TCP_REFUSED_MAX_CLIENTS), 1);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_REFUSED_MAX_CLIENTS), 1);
 	ck_assert(!a->evicted);
 }
 END_TEST
@@ -224,8 +220,9 @@ START_TEST(test_evict_longest_silent)
 	ck_assert_int_eq(arrive("192.0.2.1", &c), REFUSE_MAX_CLIENTS);
 	ck_assert_int_eq(arrive("192.0.2.7", &c), ADMIT_EVICTED);
 	ck_assert(b->evicted && !a->evicted);
-	ck_assert_uint_eq(counter(CTR_TCP_EVICTED_FAIR_SHARE), 1);
-	ck_assert_uint_eq(counter(CTR_TCP_ACCEPTED), 3);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_EVICTED_FAIR_SHARE), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_ACCEPTED), 3);
 }
 END_TEST
 
@@ -348,7 +345,7 @@ START_TEST(test_stopping)
 	limits(4, 0, true, NULL, NULL, 0);
 	clients_shutdown(reg);
 	ck_assert_int_eq(arrive("192.0.2.1", &c), REFUSE_STOPPING);
-	ck_assert_uint_eq(counter(CTR_TCP_ACCEPTED), 0);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_ACCEPTED), 0);
 }
 END_TEST
 

@@ -24,6 +24,7 @@
 #include "echod/session.h"
 #include "echod/workers.h"
 
+#include "counter_value.h"
 #include "suite.h"
 
 static struct clients	*reg;
@@ -155,15 +156,6 @@ read_full(int fd, char *buf, size_t len)
 }
 
 /* One row of the counters table. */
-static uint64_t
-counter(enum counter_id id)
-{
-	uint64_t v[CTR_COUNT];
-
-	counters_read(&counters, v);
-	return v[id];
-}
-
 START_TEST(test_echo_and_counts)
 {
 	char	 buf[64];
@@ -174,19 +166,19 @@ START_TEST(test_echo_and_counts)
 	ck_assert_int_eq(write(c, "hello", 5), 5);
 	ck_assert_uint_eq(read_full(c, buf, 5), 5);
 	ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 1);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS_PEAK), 1);
 	/* Live sessions are summed in before they end. */
-	ck_assert_uint_eq(counter(CTR_TCP_BYTES_IN), 5);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_BYTES_IN), 5);
 	/* EOF from the client ends the session, which unregisters. */
 	ck_assert_int_eq(shutdown(c, SHUT_WR), 0);
 	ck_assert_uint_eq(read_full(c, buf, sizeof(buf)), 0);
 	await_count(0);
 	/* ...and folded into the retired totals once they end. */
-	ck_assert_uint_eq(counter(CTR_TCP_BYTES_IN), 5);
-	ck_assert_uint_eq(counter(CTR_TCP_BYTES_OUT), 5);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 0);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_BYTES_IN), 5);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_BYTES_OUT), 5);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS), 0);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS_PEAK), 1);
 	close(c);
 }
 END_TEST
@@ -228,8 +220,8 @@ START_TEST(test_shutdown_wakes_and_refuses)
 	clients_shutdown(reg);
 	ck_assert_int_eq(workers_shutdown(pool, 2000), 0);
 	ck_assert_uint_eq(clients_count(reg), 0);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 8);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 0);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS_PEAK), 8);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS), 0);
 	for (i = 0; i < 8; i++) {
 		ck_assert_uint_eq(read_full(c[i], buf, sizeof(buf)), 0);
 		close(c[i]);
@@ -259,7 +251,7 @@ START_TEST(test_idle_timeout)
 	ck_assert_int_ge(elapsed, 900);
 	ck_assert_int_le(elapsed, 3000);
 	await_count(0);
-	ck_assert_uint_eq(counter(CTR_TCP_CLOSED_IDLE), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLOSED_IDLE), 1);
 	close(c);
 }
 END_TEST
@@ -285,8 +277,8 @@ START_TEST(test_thread_failure_rolls_back)
 	pool = old;
 	ck_assert_int_eq(err, EAGAIN);
 	ck_assert_uint_eq(clients_count(reg), 1);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS), 1);
-	ck_assert_uint_eq(counter(CTR_TCP_CLIENTS_PEAK), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_CLIENTS_PEAK), 1);
 	close(c);
 	await_count(0);
 }

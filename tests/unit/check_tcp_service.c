@@ -19,6 +19,7 @@
 #include "echod/net.h"
 #include "echod/tcp.h"
 
+#include "counter_value.h"
 #include "suite.h"
 
 static struct counters	 counters;
@@ -67,15 +68,6 @@ teardown(void)
 	counters_destroy(&counters);
 }
 
-static uint64_t
-counter(enum counter_id id)
-{
-	uint64_t v[CTR_COUNT];
-
-	counters_read(&counters, v);
-	return v[id];
-}
-
 /* Connect, then let the service accept and launch. */
 static int
 client(void)
@@ -122,7 +114,7 @@ START_TEST(test_admits_and_echoes)
 	ck_assert(echoes(a, "hello"));
 	ck_assert(echoes(b, "world"));
 	ck_assert_uint_eq(tcp_clients(tcp), 2);
-	ck_assert_uint_eq(counter(CTR_TCP_ACCEPTED), 2);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_ACCEPTED), 2);
 	close(a);
 	close(b);
 }
@@ -147,7 +139,8 @@ START_TEST(test_per_source_then_reload)
 	ck_assert(echoes(a, "a"));
 	b = client();
 	ck_assert(!echoes(b, "b"));
-	ck_assert_uint_eq(counter(CTR_TCP_REFUSED_PER_SOURCE), 1);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_REFUSED_PER_SOURCE), 1);
 	close(b);
 	/* The cap lifted: the next one is in, the first still served. */
 	settings(4, 0);

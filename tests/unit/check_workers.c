@@ -16,6 +16,7 @@
 #include "echod/counters.h"
 #include "echod/workers.h"
 
+#include "counter_value.h"
 #include "suite.h"
 
 struct job {
@@ -78,15 +79,6 @@ teardown(void)
 	counters_destroy(&counters);
 }
 
-static uint64_t
-counter(enum counter_id id)
-{
-	uint64_t v[CTR_COUNT];
-
-	counters_read(&counters, v);
-	return v[id];
-}
-
 static void
 submit(int id, pthread_mutex_t *gate)
 {
@@ -119,9 +111,11 @@ await_cached(uint64_t want)
 	struct timespec ts = { 0, 1000000 };
 	int	 i;
 
-	for (i = 0; i < 5000 && counter(CTR_TCP_THREADS_CACHED) != want; i++)
+	for (i = 0; i < 5000 && counter_value(&counters,
+	    CTR_TCP_THREADS_CACHED) != want; i++)
 		nanosleep(&ts, NULL);
-	ck_assert_uint_eq(counter(CTR_TCP_THREADS_CACHED), want);
+	ck_assert_uint_eq(counter_value(&counters,
+	    CTR_TCP_THREADS_CACHED), want);
 }
 
 START_TEST(test_jobs_run_once)
@@ -133,7 +127,7 @@ START_TEST(test_jobs_run_once)
 	await(&ran, 10);
 	ck_assert_int_eq(atomic_load(&dropped), 0);
 	/* Each job counted into its block's shard, summed on read. */
-	ck_assert_uint_eq(counter(CTR_TCP_BYTES_IN), 10);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_BYTES_IN), 10);
 }
 END_TEST
 
@@ -145,7 +139,7 @@ START_TEST(test_cached_thread_takes_next)
 	submit(1, NULL);
 	await(&ran, 2);
 	/* The second job needed no new thread. */
-	ck_assert_uint_eq(counter(CTR_TCP_THREADS_STARTED), 1);
+	ck_assert_uint_eq(counter_value(&counters, CTR_TCP_THREADS_STARTED), 1);
 }
 END_TEST
 
