@@ -155,7 +155,6 @@ read_full(int fd, char *buf, size_t len)
 	return got;
 }
 
-/* One row of the counters table. */
 START_TEST(test_echo_and_counts)
 {
 	char	 buf[64];
